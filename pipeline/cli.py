@@ -1,0 +1,77 @@
+"""`ascl` command line: validate a recipe, build a dataset."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+EXIT_BAD_INPUT = 2
+
+
+def _print_errors(path: str, errors: list[tuple[str, str]]) -> None:
+    print(f"recipe {path} is invalid ({len(errors)} error{'s' * (len(errors) != 1)}):", file=sys.stderr)
+    for field, msg in errors:
+        print(f"  {field}: {msg}", file=sys.stderr)
+
+
+def cmd_validate(args) -> int:
+    from .recipe import validate_recipe_file
+
+    errors = validate_recipe_file(args.recipe)
+    if errors:
+        _print_errors(args.recipe, errors)
+        return EXIT_BAD_INPUT
+    print(f"recipe {args.recipe} is valid")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .recipe import RecipeError, load_recipe
+
+    try:   # the recipe is checked before Ray or vLLM are touched
+        recipe = load_recipe(args.recipe)
+    except RecipeError as e:
+        _print_errors(args.recipe, e.errors)
+        return EXIT_BAD_INPUT
+    from .build import BuildError, BuildExists, build
+    from .funnel import funnel_table
+
+    start = time.perf_counter()
+    try:
+        result = build(recipe, force=args.force, progress=not args.no_progress)
+    except BuildExists as e:
+        print(str(e), file=sys.stderr)
+        return 0
+    except BuildError as e:
+        print(f"build failed: {e}", file=sys.stderr)
+        return 1
+    g = result.generation
+    print(funnel_table(result.funnel))
+    print(f"\ngeneration: {g.generated} traces asked of the teacher, {g.cached} from the resume cache, "
+          f"{g.completion_tokens} tokens, {g.tokens_per_second:.1f} tok/s")
+    print(f"wall time: {time.perf_counter() - start:.1f} s")
+    print(f"build: {result.build_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ascl", description="Build safety-alignment chain-of-thought datasets.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check a recipe; prints every error with its field path (exit 2)")
+    p.add_argument("recipe")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("build", help="run every stage of a recipe; resumes an unfinished build")
+    p.add_argument("recipe")
+    p.add_argument("--force", action="store_true", help="republish a finished build from its raw/ cache")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from .exact import DedupeResult, exact_dedupe, normalize
+
+__all__ = ["DedupeResult", "exact_dedupe", "normalize"]

@@ -1,0 +1,52 @@
+"""Run the filters in funnel order. The first rejection decides a record's stage; every record keeps a
+verdict per filter (pass, reject:<reason>, n/a, off, or not_reached)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..records import RawRecord
+from .correctness import CorrectnessFilter
+from .refusal import RefusalFilter
+from .structure import StructureFilter, is_truncated
+
+FILTERS = (StructureFilter(), RefusalFilter(), CorrectnessFilter())
+
+
+@dataclass
+class FilterOutcome:
+    record: RawRecord
+    verdicts: dict[str, str] = field(default_factory=dict)
+    stage: str | None = None        # funnel stage of the rejection; None when kept
+    reason: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.stage is None
+
+
+def _check(record: RawRecord, enabled: dict[str, bool]) -> FilterOutcome:
+    out = FilterOutcome(record=record, verdicts={f.name: "not_reached" for f in FILTERS})
+    if record.status != "ok":
+        out.stage, out.reason = "failed", (record.error or "failed")
+        return out
+    if is_truncated(record):
+        out.stage, out.reason = "truncated", "finish_reason_length"
+        return out
+    for f in FILTERS:
+        if not enabled.get(f.name, True):
+            out.verdicts[f.name] = "off"
+            continue
+        if not f.applies(record):
+            out.verdicts[f.name] = "n/a"
+            continue
+        reason = f.check(record)
+        if reason:
+            out.verdicts[f.name] = f"reject:{reason}"
+            out.stage, out.reason = f.stage, reason
+            return out
+        out.verdicts[f.name] = "pass"
+    return out
+
+
+def apply_filters(records: list[RawRecord], enabled: dict[str, bool]) -> list[FilterOutcome]:
+    return [_check(r, enabled) for r in records]

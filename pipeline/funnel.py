@@ -1,0 +1,98 @@
+"""The funnel: where every prompt and every trace went. Its counts must add up, and the build checks that."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .filters import FilterOutcome
+from .records import KINDS
+from .sources import SourceReport
+
+STAGES = ("failed", "truncated", "invalid_structure", "wrong_refusal", "wrong_answer", "exact_duplicate", "final")
+STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
+                "invalid_structure": "invalid structure", "wrong_refusal": "wrong refusal behaviour",
+                "wrong_answer": "wrong answer", "exact_duplicate": "exact duplicate", "final": "final"}
+
+
+@dataclass
+class Funnel:
+    prompts_read: int = 0
+    prompts_skipped: dict[str, int] = field(default_factory=dict)
+    prompts_not_sampled: int = 0
+    prompts_used: int = 0
+    modes: list[str] = field(default_factory=list)
+    requests: int = 0
+    stages: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_mode_kind: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    consult: dict[str, dict[str, float]] = field(default_factory=dict)   # generated|final -> kind -> rate
+    malformed_tool_calls: int = 0
+
+    def check(self) -> list[str]:
+        """Arithmetic the funnel must satisfy; an empty list means it adds up."""
+        errs = []
+        if self.prompts_read != sum(self.prompts_skipped.values()) + self.prompts_not_sampled + self.prompts_used:
+            errs.append("prompts: read != skipped + not sampled + used")
+        if self.requests != self.prompts_used * len(self.modes):
+            errs.append("requests != prompts used x modes")
+        if self.requests != sum(self.stages.values()):
+            errs.append("requests != sum of stages")
+        for stage, n in self.stages.items():
+            if stage != "final" and n != sum(self.reasons.get(stage, {}).values()):
+                errs.append(f"stage {stage}: count != sum of its reasons")
+        cell_total = sum(n for kinds in self.by_mode_kind.values() for st in kinds.values() for n in st.values())
+        if cell_total != self.requests:
+            errs.append("per mode/kind cells != requests")
+        return errs
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _consult_rates(outcomes: list[FilterOutcome]) -> dict[str, float]:
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for o in outcomes:
+        if o.record.request.mode == "adaptive" and o.record.status == "ok":
+            by_kind[o.record.request.prompt.kind].append(any(not t.error for t in o.record.tools))
+    return {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items()) if v}
+
+
+def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOutcome],
+                 duplicate_of: dict[str, str]) -> Funnel:
+    f = Funnel(prompts_read=report.read, prompts_skipped=dict(sorted(report.skipped.items())),
+               prompts_not_sampled=report.not_sampled, prompts_used=report.used, modes=list(modes),
+               requests=len(outcomes))
+    stages, reasons = Counter(), defaultdict(Counter)
+    cells = {m: {k: Counter() for k in KINDS} for m in modes}
+    for o in outcomes:
+        stage, reason = (o.stage, o.reason) if not o.kept else (
+            ("exact_duplicate", "same_normalised_text") if o.record.id in duplicate_of else ("final", None))
+        stages[stage] += 1
+        if reason:
+            reasons[stage][reason] += 1
+        cells[o.record.request.mode][o.record.request.prompt.kind][stage] += 1
+        f.malformed_tool_calls += sum(t.error == "malformed_tool_call" for t in o.record.tools)
+    f.stages = {s: stages.get(s, 0) for s in STAGES}
+    f.reasons = {s: dict(sorted(c.items())) for s, c in reasons.items()}
+    f.by_mode_kind = {m: {k: {s: c.get(s, 0) for s in STAGES} for k, c in kinds.items()} for m, kinds in cells.items()}
+    final = [o for o in outcomes if o.kept and o.record.id not in duplicate_of]
+    f.consult = {"generated": _consult_rates(outcomes), "final": _consult_rates(final)}
+    return f
+
+
+def funnel_table(f: Funnel) -> str:
+    """A plain-text funnel for the terminal."""
+    lines = [f"{'prompts read':<36}{f.prompts_read:>8}"]
+    for reason, n in f.prompts_skipped.items():
+        lines.append(f"{'  skipped: ' + reason:<36}{-n:>8}")
+    if f.prompts_not_sampled:
+        lines.append(f"{'  not sampled':<36}{-f.prompts_not_sampled:>8}")
+    lines.append(f"{'prompts used':<36}{f.prompts_used:>8}")
+    lines.append(f"{'traces requested (x ' + str(len(f.modes)) + ' modes)':<36}{f.requests:>8}")
+    for s in STAGES[:-1]:
+        lines.append(f"{'  ' + STAGE_LABELS[s]:<36}{-f.stages[s]:>8}")
+        for reason, n in f.reasons.get(s, {}).items():
+            lines.append(f"{'      ' + reason:<36}{n:>8}")
+    lines.append(f"{'final rows':<36}{f.stages['final']:>8}")
+    return "\n".join(lines)

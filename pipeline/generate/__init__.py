@@ -1,0 +1,1 @@
+"""Generation stage: requests -> teacher (vLLM in Ray actors) -> raw records, written as they finish."""

@@ -1,0 +1,53 @@
+"""The build's raw/ folder: finished records as small Parquet parts, each written atomically as a batch
+completes. A rerun reads the ids already present and asks the teacher only for the rest."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..records import RawRecord
+from ..util.atomic import atomic_path
+from ..util.hashing import canonical_json, sha256_obj
+
+_SCHEMA = pa.schema([("id", pa.string()), ("status", pa.string()), ("record", pa.string())])
+
+
+class RawStore:
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def parts(self) -> list[Path]:
+        return sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []
+
+    def done_ids(self) -> set[str]:
+        """Ids finished successfully; failed ones are asked again on a rerun."""
+        done = set()
+        for p in self.parts():
+            t = pq.read_table(p, columns=["id", "status"]).to_pydict()
+            done.update(i for i, s in zip(t["id"], t["status"]) if s == "ok")
+        return done
+
+    def write(self, records: list[RawRecord]) -> Path | None:
+        if not records:
+            return None
+        table = pa.table({"id": [r.id for r in records], "status": [r.status for r in records],
+                          "record": [canonical_json(r.to_dict()) for r in records]}, schema=_SCHEMA)
+        path = self.folder / f"part-{time.time_ns()}-{sha256_obj([r.id for r in records])[:12]}.parquet"
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return path
+
+    def load(self) -> list[RawRecord]:
+        """All records, one per id (the first success wins, else the last failure), sorted by id so later
+        stages do not depend on completion order."""
+        seen: dict[str, RawRecord] = {}
+        for p in self.parts():
+            for row in pq.read_table(p).to_pylist():
+                old = seen.get(row["id"])
+                if old is None or (old.status != "ok"):
+                    seen[row["id"]] = RawRecord.from_dict(json.loads(row["record"]))
+        return [seen[k] for k in sorted(seen)]

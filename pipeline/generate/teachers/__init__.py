@@ -1,0 +1,3 @@
+from .base import Completion, Teacher, TeacherError
+
+__all__ = ["Completion", "Teacher", "TeacherError"]

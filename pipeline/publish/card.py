@@ -1,0 +1,114 @@
+"""The dataset card (README.md): huggingface_hub DatasetCardData for the YAML header, then what the dataset
+is, how it was made, the funnel, counts per mode and kind, consult rates and the teacher's honest limits."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..funnel import STAGE_LABELS, STAGES, Funnel
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return label
+    return "10M<n<100M"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[str, Any], teacher: dict[str, Any],
+                sampling: dict[str, Any], guard: dict[str, Any], rulebook: dict[str, Any], recipe_hash: str,
+                build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: list[str]) -> str:
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    final = funnel.stages["final"]
+    data = DatasetCardData(
+        pretty_name=name, license=publish["license"], language=publish["language"],
+        task_categories=["text-generation"], size_categories=[_size_category(final)],
+        tags=["safety", "alignment", "chain-of-thought", "tool-use", "ascl", *publish.get("tags", [])],
+        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}],
+    )
+    kept_pct = 100.0 * final / funnel.requests if funnel.requests else 0.0
+    funnel_rows = [["traces requested", funnel.requests]] + \
+                  [[STAGE_LABELS[s], (f"-{funnel.stages[s]}" if s != "final" else funnel.stages[s])] for s in STAGES]
+    reason_rows = [[STAGE_LABELS[s], r, n] for s in STAGES for r, n in funnel.reasons.get(s, {}).items()]
+    cell_rows = [[m, k, sum(st.values()), st["final"]] + [st[s] for s in STAGES[:-1]]
+                 for m, kinds in funnel.by_mode_kind.items() for k, st in kinds.items()]
+    consult_rows = [[k, funnel.consult["generated"].get(k, "-"), funnel.consult["final"].get(k, "-")]
+                    for k in ("harmful", "benign", "reasoning")]
+    skipped = ", ".join(f"{r}: {n}" for r, n in funnel.prompts_skipped.items()) or "none"
+    body = f"""
+# {name}
+
+{description or "Safety-alignment chain-of-thought traces built with the ASCL data pipeline."}
+
+Two trace styles from one prompt pool:
+- **explicit** (context distillation): the teacher saw its category's rules in the system prompt; the row keeps
+  only the user prompt and the assistant's reasoning and answer.
+- **adaptive** (adaptive safe context): the teacher was offered the `consult_safety_rules` tool and chose whether to
+  call it; the row keeps the whole conversation (tool calls and tool results) and a `consulted_rules` flag.
+
+Assistant reasoning is in each assistant message's `reasoning_content`; `content` holds the visible answer.
+Adaptive rows carry the offered tool schema as JSON in `tools`.
+
+## Funnel
+
+{kept_pct:.1f}% of requested traces made it into the dataset ({final} of {funnel.requests}); the rest are in
+`rejects/` with their reasons. Prompts read: {funnel.prompts_read}; skipped: {skipped}; used: {funnel.prompts_used}.
+
+{_table(["stage", "traces"], funnel_rows)}
+
+### Rejections by reason
+
+{_table(["stage", "reason", "traces"], reason_rows) if reason_rows else "None."}
+
+### Per mode and prompt kind
+
+{_table(["mode", "kind", "requested", "final"] + [STAGE_LABELS[s] for s in STAGES[:-1]], cell_rows)}
+
+### Rule consultation (adaptive mode)
+
+Share of adaptive traces that called `consult_safety_rules`, per prompt kind. Malformed tool calls seen:
+{funnel.malformed_tool_calls}.
+
+{_table(["kind", "generated", "final"], consult_rows)}
+
+## How it was made
+
+| | |
+|---|---|
+| build id | `{build_id}` |
+| recipe sha256 | `{recipe_hash}` |
+| teacher model | `{teacher.get("model")}` |
+| teacher revision | `{teacher.get("revision")}` |
+| engine | {teacher.get("engine")} {teacher.get("engine_version")} |
+| sampling | `{sampling}` |
+| format guard | {"on: " + str(guard) if guard.get("enabled") else "off"} |
+| rule book | {rulebook["name"]} v{rulebook["version"]} (sha256 `{rulebook["sha256"]}`) |
+| dedupe | `{dedupe}` |
+| generation | {generation.get("completion_tokens", 0)} completion tokens, {generation.get("tokens_per_second", 0):.1f} tok/s over {generation.get("wall_seconds", 0):.1f} s (this run; {generation.get("cached", 0)} traces came from the resume cache) |
+
+The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of every file. Shards:
+{", ".join(f"`{s}`" for s in shard_files)}.
+
+## Intended use and limitations
+
+For supervised fine-tuning of reasoning models on safety behaviour and for research on adaptive rule
+consultation. Rows passed automatic filters only (structure, a phrase-based refusal classifier, numeric answer
+match); no human reviewed them. A format guard, when on, forces the trace *shape* with constrained decoding; it
+does not make the content right. A small teacher writes fluent but often wrong or unhelpful text: read the funnel
+above before training on this data.
+
+## Loading
+
+```python
+from datasets import load_dataset
+ds = load_dataset("parquet", data_files="data/train-*.parquet", split="train")
+```
+"""
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))

@@ -1,0 +1,100 @@
+"""Raw record + verdicts -> training row (schemas/record.schema.json), and the row's explicit Arrow schema.
+
+Reasoning lives in each assistant message's `reasoning_content`; `content` is only what the user sees.
+Explicit rows keep user + assistant (the rules are distilled away); adaptive rows keep the whole
+conversation with OpenAI-style tool_calls and tool messages."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from ..filters import FilterOutcome
+from ..filters.answers import answers_match
+from ..filters.refusal_classifier import classify_response
+from ..rules import RuleBook, tool_schema
+from ..util.hashing import canonical_json
+
+_STR = pa.string()
+MESSAGE = pa.struct([
+    ("role", _STR), ("content", _STR), ("reasoning_content", _STR),
+    ("tool_calls", pa.list_(pa.struct([("id", _STR), ("type", _STR),
+                                       ("function", pa.struct([("name", _STR), ("arguments", _STR)]))]))),
+    ("tool_call_id", _STR),
+])
+ROW_SCHEMA = pa.schema([
+    ("id", _STR), ("messages", pa.list_(MESSAGE)), ("mode", _STR), ("prompt_kind", _STR), ("category", _STR),
+    ("source", _STR), ("consulted_rules", pa.bool_()), ("num_tool_calls", pa.int32()),
+    ("rule_ids", pa.list_(_STR)), ("tools", _STR), ("response_type", _STR), ("declared_decision", _STR),
+    ("reference", _STR), ("correct", pa.bool_()),
+    ("verdicts", pa.struct([("structure", _STR), ("refusal", _STR), ("correctness", _STR)])),
+    ("dedupe_cluster", _STR),
+    ("provenance", pa.struct([
+        ("teacher_model", _STR), ("teacher_revision", _STR), ("engine", _STR), ("engine_version", _STR),
+        ("sampling", _STR), ("template_hash", _STR), ("rulebook_hash", _STR), ("rulebook_version", _STR),
+        ("recipe_hash", _STR), ("format_guard", pa.bool_()), ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()), ("finish_reason", _STR), ("started_at", _STR), ("finished_at", _STR),
+    ])),
+])
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    book: RuleBook
+    template_hash: str
+    recipe_hash: str
+
+
+def _msg(role: str, content: str, reasoning: str | None = None, tool_calls=None, tool_call_id=None) -> dict:
+    return {"role": role, "content": content, "reasoning_content": reasoning, "tool_calls": tool_calls,
+            "tool_call_id": tool_call_id}
+
+
+def training_messages(outcome: FilterOutcome) -> list[dict[str, Any]]:
+    rec = outcome.record
+    msgs = [_msg("user", rec.request.prompt.text)]
+    tools = iter(rec.tools)
+    for turn in rec.turns[:-1]:   # earlier turns are tool calls (the loop only continues after a call)
+        tool = next(tools)
+        call = {"id": tool.call_id, "type": "function",
+                "function": {"name": tool.name, "arguments": json.dumps(tool.arguments, ensure_ascii=False)}}
+        msgs.append(_msg("assistant", "", turn.reasoning, [call]))
+        msgs.append(_msg("tool", tool.content, tool_call_id=tool.call_id))
+    final = rec.final
+    msgs.append(_msg("assistant", (final.answer or "").strip(), final.reasoning))
+    return msgs
+
+
+def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext) -> dict[str, Any]:
+    rec = outcome.record
+    req, prompt = rec.request, rec.request.prompt
+    adaptive = req.mode == "adaptive"
+    good_tools = [t for t in rec.tools if not t.error]
+    rule_ids = ([i for t in good_tools for i in t.rule_ids] if adaptive
+                else [r.id for r in ctx.book.explicit_rules(prompt.category)])
+    answer = rec.final.answer or ""
+    return {
+        "id": rec.id,
+        "messages": training_messages(outcome),
+        "mode": req.mode, "prompt_kind": prompt.kind, "category": prompt.category, "source": prompt.source,
+        "consulted_rules": bool(good_tools), "num_tool_calls": len(rec.tools),
+        "rule_ids": list(dict.fromkeys(rule_ids)),
+        "tools": canonical_json([tool_schema(ctx.book)]) if adaptive else None,
+        "response_type": classify_response(answer), "declared_decision": rec.final.decision,
+        "reference": prompt.reference,
+        "correct": answers_match(answer, prompt.reference) if prompt.kind == "reasoning" else None,
+        "verdicts": {k: outcome.verdicts[k] for k in ("structure", "refusal", "correctness")},
+        "dedupe_cluster": cluster,
+        "provenance": {
+            "teacher_model": rec.engine.get("model", ""), "teacher_revision": rec.engine.get("revision"),
+            "engine": rec.engine.get("engine", ""), "engine_version": rec.engine.get("engine_version", ""),
+            "sampling": canonical_json(req.sampling), "template_hash": ctx.template_hash,
+            "rulebook_hash": ctx.book.sha256, "rulebook_version": ctx.book.version,
+            "recipe_hash": ctx.recipe_hash, "format_guard": req.guard is not None,
+            "prompt_tokens": sum(t.prompt_tokens for t in rec.turns),
+            "completion_tokens": sum(t.completion_tokens for t in rec.turns),
+            "finish_reason": rec.final.finish_reason, "started_at": rec.started_at, "finished_at": rec.finished_at,
+        },
+    }

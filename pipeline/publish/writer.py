@@ -1,0 +1,59 @@
+"""Write a build's published files. Each file is atomic; the manifest goes last and marks completion."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from ..filters import FilterOutcome
+from ..util.atomic import write_text
+from ..util.hashing import canonical_json
+from .manifest import MANIFEST, write_manifest
+from .shards import write_shards, write_table
+
+PUBLISHED = ("data", "rejects", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
+REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
+                           ("stage", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()),
+                           ("record", pa.string())])
+
+
+@dataclass
+class Publication:
+    rows: list[dict[str, Any]]
+    rejects: list[tuple[FilterOutcome, str, str, str | None]]   # outcome, stage, reason, duplicate_of
+    row_schema: pa.Schema
+    num_shards: int
+    card: str
+    lock: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+def clear_published(build_dir: Path) -> None:
+    """Remove an earlier publication (raw/ stays: it is the generation cache)."""
+    for name in PUBLISHED:
+        p = build_dir / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def publish(build_dir: Path, pub: Publication) -> list[Path]:
+    files = write_shards(pub.rows, build_dir / "data", pub.row_schema, pub.num_shards)
+    rej = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
+            "stage": stage, "reason": reason, "duplicate_of": dup, "record": canonical_json(o.record.to_dict())}
+           for o, stage, reason, dup in sorted(pub.rejects, key=lambda x: x[0].record.id)]
+    files.append(write_table(build_dir / "rejects" / "rejects.parquet",
+                             pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
+    for name, text in (("README.md", pub.card),
+                       ("recipe.lock.yaml", yaml.safe_dump(pub.lock, sort_keys=False, allow_unicode=True)),
+                       ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):
+        write_text(build_dir / name, text)
+        files.append(build_dir / name)
+    write_manifest(build_dir, files, {"build_id": pub.lock["build_id"], "recipe_hash": pub.lock["recipe_hash"]})
+    return files

@@ -1,0 +1,149 @@
+"""Load and check a recipe before any work starts: JSON Schema first, then the checks a schema cannot express."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import PROJECT_ROOT, PROMPTS_DIR, SCHEMA_DIR
+from .model import DEFAULT_ENGINE, DEFAULT_SAMPLING, GuardSpec, Recipe, SourceSpec, TeacherSpec
+
+LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+class RecipeError(Exception):
+    """A recipe problem; `errors` holds (field path, message) pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("\n".join(f"{p}: {m}" for p, m in errors))
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads((SCHEMA_DIR / name).read_text()))
+
+
+def _field_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(root)"
+
+
+def schema_errors(data: Any, schema_name: str) -> list[tuple[str, str]]:
+    errs = sorted(_validator(schema_name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [(_field_path(e.absolute_path), e.message) for e in errs]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError([("(file)", f"recipe not found: {path}")])
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise RecipeError([("(file)", f"not valid YAML: {e}")])
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Parse, validate and resolve a recipe. Raises RecipeError naming every bad field."""
+    path = Path(path).resolve()
+    data = _read_yaml(path)
+    errors = schema_errors(data, "recipe.schema.json")
+    if errors:
+        raise RecipeError(errors)
+    base = path.parent
+    errors = []
+
+    def rel(p: str) -> Path:
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else (base / q).resolve()
+
+    sources = []
+    names = set()
+    for i, s in enumerate(data["sources"]):
+        if s["name"] in names:
+            errors.append((f"sources[{i}].name", f"duplicate source name {s['name']!r}"))
+        names.add(s["name"])
+        src_path = rel(s["path"]) if "path" in s else None
+        fmt = s.get("format")
+        if src_path is not None:
+            if not src_path.is_file():
+                errors.append((f"sources[{i}].path", f"file not found: {src_path}"))
+            fmt = fmt or LOCAL_FORMATS.get(src_path.suffix.lower())
+            if fmt is None:
+                errors.append((f"sources[{i}].format", f"cannot infer the format of {src_path.name}; set format"))
+        if s["kind"] == "per_row" and "kind" not in s.get("columns", {}):
+            errors.append((f"sources[{i}].columns.kind", "kind: per_row needs a kind column"))
+        sources.append(SourceSpec(name=s["name"], kind=s["kind"], path=src_path, dataset=s.get("dataset"),
+                                  config=s.get("config"), revision=s.get("revision"), format=fmt,
+                                  split=s.get("split", "train"), columns=dict(s.get("columns", {})),
+                                  category=s.get("category"), sample=s.get("sample")))
+
+    rulebook_path = rel(data["rulebook"])
+    if not rulebook_path.is_file():
+        errors.append(("rulebook", f"file not found: {rulebook_path}"))
+    else:
+        from ..rules import RuleBookError, load_rulebook
+        try:
+            book = load_rulebook(rulebook_path)
+            for i, s in enumerate(sources):
+                if s.category and s.category not in book.categories:
+                    errors.append((f"sources[{i}].category", f"unknown rule-book category {s.category!r}"))
+        except RuleBookError as e:
+            errors.extend((f"rulebook{'.' + p if p != '(root)' else ''}", m) for p, m in e.errors)
+
+    templates = {"explicit": PROMPTS_DIR / "templates" / "explicit_system.txt",
+                 "adaptive": PROMPTS_DIR / "templates" / "adaptive_system.txt",
+                 "answer_format_reasoning": PROMPTS_DIR / "templates" / "answer_format_reasoning.txt"}
+    for k, v in data.get("templates", {}).items():
+        templates[k] = rel(v)
+    for k, v in templates.items():
+        if not v.is_file():
+            errors.append((f"templates.{k}", f"file not found: {v}"))
+
+    g = data.get("format_guard", {})
+    guard = GuardSpec(enabled=g.get("enabled", False), min_reasoning_chars=g.get("min_reasoning_chars", 20),
+                      max_reasoning_chars=g.get("max_reasoning_chars", 600),
+                      max_answer_chars=g.get("max_answer_chars", 600),
+                      refusal_openers=tuple(g.get("refusal_openers", ())))
+    if guard.min_reasoning_chars > guard.max_reasoning_chars:
+        errors.append(("format_guard.min_reasoning_chars", "must not exceed max_reasoning_chars"))
+
+    t = data["teacher"]
+    engine = {**DEFAULT_ENGINE, **t.get("engine", {})}
+    sampling = {**DEFAULT_SAMPLING, **t.get("sampling", {})}
+    if sampling["max_tokens"] >= engine["max_model_len"]:
+        errors.append(("teacher.sampling.max_tokens", "must be below teacher.engine.max_model_len"))
+    if errors:
+        raise RecipeError(errors)
+
+    out = Path(data["output_dir"]) if "output_dir" in data else PROJECT_ROOT / "shards"
+    out = out if out.is_absolute() else (base / out).resolve()
+    return Recipe(
+        path=path, raw=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
+        modes=tuple(data["modes"]), rulebook_path=rulebook_path, template_paths=templates,
+        teacher=TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"),
+                            engine=engine, sampling=sampling),
+        guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
+        max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
+        filters={"structure": True, "refusal": True, "correctness": True, **data.get("filters", {})},
+        dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})}},
+        publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [],
+                 **data.get("publish", {})},
+        description=data.get("description", ""),
+    )
+
+
+def validate_recipe_file(path: str | Path) -> list[tuple[str, str]]:
+    """All problems with a recipe, as (field path, message); empty when it is valid."""
+    try:
+        load_recipe(path)
+    except RecipeError as e:
+        return e.errors
+    return []

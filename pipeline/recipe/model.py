@@ -1,0 +1,88 @@
+"""Typed view of a validated recipe, with every default filled in (so the lock file is complete)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ENGINE: dict[str, Any] = {
+    "dtype": "auto", "max_model_len": 2048, "enforce_eager": True, "kv_cache_space_gib": 2,
+    "gpu_memory_utilization": 0.9, "tensor_parallel_size": 1, "num_engines": 1,
+    "cpus_per_engine": 1, "gpus_per_engine": 0, "batch_size": 32,
+}
+DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.7, "top_p": 0.95, "top_k": -1, "max_tokens": 512,
+                                    "repetition_penalty": 1.0}
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    kind: str                       # harmful | benign | reasoning | per_row
+    path: Path | None = None        # local file (resolved)
+    dataset: str | None = None      # Hub dataset id
+    config: str | None = None
+    revision: str | None = None
+    format: str | None = None
+    split: str = "train"
+    columns: dict[str, str] = field(default_factory=dict)
+    category: str | None = None
+    sample: int | None = None
+
+    def column(self, key: str) -> str:
+        return self.columns.get(key, key)
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    backend: str
+    model: str
+    revision: str | None
+    engine: dict[str, Any]
+    sampling: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    enabled: bool = False
+    min_reasoning_chars: int = 20
+    max_reasoning_chars: int = 600
+    max_answer_chars: int = 600
+    refusal_openers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: Path
+    raw: dict[str, Any]             # the recipe as written
+    name: str
+    seed: int
+    output_dir: Path
+    sources: tuple[SourceSpec, ...]
+    modes: tuple[str, ...]
+    rulebook_path: Path
+    template_paths: dict[str, Path]
+    teacher: TeacherSpec
+    guard: GuardSpec
+    max_tool_calls: int = 1
+    max_prompt_chars: int = 4000
+    filters: dict[str, bool] = field(default_factory=dict)
+    dedupe: dict[str, Any] = field(default_factory=dict)
+    publish: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def resolved(self) -> dict[str, Any]:
+        """The fully resolved recipe (defaults filled, paths absolute) for the lock file and the hash."""
+        d = asdict(self)
+        d.pop("raw")
+        d.pop("path")
+        return _jsonable(d)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj

@@ -1,0 +1,93 @@
+"""Typed records passed between stages. Stage boundaries convert to/from plain dicts (Parquet rows)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("harmful", "benign", "reasoning")
+MODES = ("explicit", "adaptive")
+DECISIONS = ("refuse", "safe_complete", "comply")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One validated prompt from a source."""
+    id: str                 # sha256 of (kind, text): equal prompts collapse to one
+    text: str
+    kind: str
+    category: str | None
+    source: str
+    reference: str | None = None
+
+
+@dataclass
+class Request:
+    """Everything the teacher needs for one trace; `id` is the sha256 of its canonical `key`."""
+    id: str
+    prompt: Prompt
+    mode: str
+    messages: list[dict[str, Any]]          # the teacher's initial context (system + user)
+    sampling: dict[str, Any]                # includes the per-request seed
+    guard: dict[str, str] | None            # regexes: {"answer": ..., "tool_or_answer": ...}
+    max_tool_calls: int
+    tool_categories: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Request":
+        return cls(**{**d, "prompt": Prompt(**d["prompt"])})
+
+
+@dataclass
+class Turn:
+    """One teacher completion and how it parsed."""
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning: str | None = None
+    decision: str | None = None
+    answer: str | None = None
+    tool_call: dict[str, Any] | None = None   # {"name", "arguments"} when well formed
+    parse_error: str | None = None
+
+
+@dataclass
+class ToolExchange:
+    call_id: str
+    name: str
+    arguments: Any
+    content: str
+    rule_ids: list[str]
+    error: str | None
+
+
+@dataclass
+class RawRecord:
+    """A finished (or failed) generation, as stored in the build's raw/ parts."""
+    id: str
+    request: Request
+    status: str                               # ok | failed
+    error: str | None
+    turns: list[Turn] = field(default_factory=list)
+    tools: list[ToolExchange] = field(default_factory=list)
+    teacher_messages: list[dict[str, Any]] = field(default_factory=list)   # full teacher context
+    engine: dict[str, Any] = field(default_factory=dict)  # model, revision, engine, engine_version
+    attempts: int = 1
+    started_at: str = ""
+    finished_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RawRecord":
+        return cls(**{**d, "request": Request.from_dict(d["request"]),
+                      "turns": [Turn(**t) for t in d["turns"]],
+                      "tools": [ToolExchange(**t) for t in d["tools"]]})
+
+    @property
+    def final(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None

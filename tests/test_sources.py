@@ -1,0 +1,64 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import make_recipe
+from pipeline.recipe import load_recipe
+from pipeline.rules import load_rulebook
+from pipeline.sources import load_prompts
+
+
+def _load(path):
+    recipe = load_recipe(path)
+    return load_prompts(recipe, load_rulebook(recipe.rulebook_path))
+
+
+def test_bad_rows_are_skipped_and_counted(tmp_path):
+    path = make_recipe(tmp_path, limits={"max_prompt_chars": 4000})
+    with open(tmp_path / "benign.jsonl", "ab") as f:
+        f.write(b'{"prompt": ""}\n')                         # empty
+        f.write(b'{"prompt": 42}\n')                         # not a string
+        f.write(b'{"prompt": "' + b"a" * 5000 + b'"}\n')     # over max_prompt_chars
+        f.write(b'{"prompt": "caf\xe9 au lait"}\n')          # invalid UTF-8
+        f.write(b'{"prompt": "unterminated\n')               # broken JSON
+        f.write(b'["a list"]\n')                             # not an object
+        f.write(b'{"text": "no prompt column"}\n')           # missing
+        f.write(b'{"prompt": "How do I kill a Python process?"}\n')   # duplicate of an earlier row
+        f.write(b'{"prompt": "Fine prompt", "category": "astrology"}\n')
+    prompts, report = _load(path)
+    assert report.skipped == {"empty": 1, "not_a_string": 1, "too_long": 1, "undecodable": 1, "malformed_row": 2,
+                              "missing": 1, "duplicate_prompt": 1, "unknown_category": 1}
+    assert len(prompts) == 12 and report.used == 12 and report.read == 21
+
+
+def test_csv_and_parquet_sources(tmp_path):
+    (tmp_path / "p.csv").write_bytes(b"prompt,kind,category\n\"Hello, world?\",benign,fraud\nbad \xff row,benign,\n"
+                                     b"What is 2+2?,reasoning,\n")
+    pq.write_table(pa.table({"prompt": ["Parquet prompt", None], "kind": ["benign", "benign"]}), tmp_path / "p.parquet")
+    path = make_recipe(tmp_path, sources=[
+        {"name": "c", "path": "p.csv", "kind": "per_row", "columns": {"kind": "kind"}},
+        {"name": "p", "path": "p.parquet", "kind": "per_row", "columns": {"kind": "kind"}}])
+    prompts, report = _load(path)
+    assert [p.text for p in prompts] == ["Hello, world?", "Parquet prompt"]
+    assert prompts[0].category == "fraud" and prompts[0].kind == "benign"
+    assert report.skipped == {"undecodable": 1, "missing_reference": 1, "missing": 1}
+
+
+def test_seeded_sampling_is_stable(tmp_path):
+    rows = [{"prompt": f"Question number {i}?"} for i in range(50)]
+    (tmp_path / "many.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = [{"name": "many", "path": "many.jsonl", "kind": "benign", "sample": 10}]
+    a, rep = _load(make_recipe(tmp_path, sources=src))
+    b, _ = _load(make_recipe(tmp_path, sources=src))
+    c, _ = _load(make_recipe(tmp_path, sources=src, seed=8))
+    assert [p.id for p in a] == [p.id for p in b] and len(a) == 10 and rep.not_sampled == 40
+    assert [p.id for p in a] != [p.id for p in c]
+
+
+def test_hub_dataset_path_is_real_code(tmp_path):
+    """No hub here: the Hub branch must fail loudly (not silently yield nothing)."""
+    path = make_recipe(tmp_path, sources=[{"name": "hub", "dataset": "someone/does-not-exist", "kind": "benign"}])
+    with pytest.raises(Exception):
+        _load(path)
