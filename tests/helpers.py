@@ -72,16 +72,19 @@ def scripted_reply(messages: list[dict[str, Any]]) -> str:
 
 
 class ScriptedTeacher:
-    """Implements pipeline.generate.teachers.base.Teacher with scripted_reply (or a custom reply function)."""
+    """Implements pipeline.generate.teachers.base.Teacher with scripted_reply (or a custom reply function);
+    can fail on prompts containing `fail_on`, or die like an engine after `die_after` calls."""
 
-    def __init__(self, reply=scripted_reply, fail_on: str | None = None):
-        self.reply, self.fail_on, self.calls = reply, fail_on, 0
+    def __init__(self, reply=scripted_reply, fail_on: str | None = None, die_after: int | None = None):
+        self.reply, self.fail_on, self.die_after, self.calls = reply, fail_on, die_after, 0
 
     def info(self) -> dict[str, Any]:
-        return {"model": "scripted", "revision": None, "engine": "scripted", "engine_version": "0"}
+        return {"model": "scripted", "revision": None, "engine": "scripted", "engine_version": "0", "calls": self.calls}
 
     def chat(self, conversations, sampling, regex) -> list[Completion]:
         self.calls += 1
+        if self.die_after is not None and self.calls > self.die_after:
+            raise TeacherError("EngineDeadError: scripted engine death", fatal=True)
         if self.fail_on and any(self.fail_on in m["content"] for c in conversations for m in c):
             raise TeacherError(f"cannot serve a prompt containing {self.fail_on!r}")
         out = []
@@ -91,32 +94,17 @@ class ScriptedTeacher:
         return out
 
 
-class ScriptedWorker:
-    """Same surface as pipeline.generate.worker.GenerationWorker, run as a real Ray actor."""
-
-    def __init__(self):
-        self.teacher = ScriptedTeacher()
-        self.batches = 0
-
-    def info(self):
-        return self.teacher.info()
-
-    def run(self, requests, book):
-        self.batches += 1
-        return run_requests(self.teacher, requests, book)
-
-    def count(self):
-        return self.batches
-
-
 class ScriptedPool:
-    def __init__(self, n: int = 2, batch_size: int = 5):
+    """Real GenerationWorker actors on local Ray, each with a scripted teacher instead of an engine."""
+
+    def __init__(self, n: int = 2, batch_size: int = 5, factory=ScriptedTeacher):
         import ray
 
         from pipeline.generate.pool import ensure_ray
+        from pipeline.generate.worker import GenerationWorker
 
         ensure_ray()
-        self.workers = [ray.remote(num_cpus=0)(ScriptedWorker).remote() for _ in range(n)]
+        self.workers = [ray.remote(num_cpus=0)(GenerationWorker).remote(factory) for _ in range(n)]
         self.batch_size = batch_size
 
     def serves(self, teacher) -> bool:
@@ -125,4 +113,4 @@ class ScriptedPool:
     def batches_run(self) -> int:
         import ray
 
-        return sum(ray.get([w.count.remote() for w in self.workers]))
+        return sum(i["calls"] for i in ray.get([w.info.remote() for w in self.workers]))

@@ -71,17 +71,11 @@ def test_interrupted_build_resumes_only_missing_ids(tmp_path, pool):
 
 
 def test_failures_and_bad_rows_are_counted_not_fatal(tmp_path):
-    import ray
+    from functools import partial
 
-    from helpers import ScriptedTeacher, ScriptedWorker
+    from helpers import ScriptedTeacher
 
-    class Failing(ScriptedWorker):
-        def __init__(self):
-            super().__init__()
-            self.teacher = ScriptedTeacher(fail_on="pipe bomb")
-
-    pool = ScriptedPool(n=1)
-    pool.workers = [ray.remote(num_cpus=0)(Failing).remote()]
+    pool = ScriptedPool(n=1, factory=partial(ScriptedTeacher, fail_on="pipe bomb"))
     path = make_recipe(tmp_path)
     with open(tmp_path / "benign.jsonl", "a") as f:
         f.write('{"prompt": ""}\n{"prompt": 3}\n')

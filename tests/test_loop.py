@@ -70,3 +70,28 @@ def test_request_ids_are_content_addressed(tmp_path):
     sampling = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 128}
     d, _ = _requests(tmp_path, teacher={**load_recipe(make_recipe(tmp_path)).raw["teacher"], "sampling": sampling})
     assert not {r.id for r in a} & {r.id for r in d}
+
+
+def test_worker_restarts_a_dead_engine_and_retries_the_lost_requests(tmp_path):
+    from pipeline.generate.worker import GenerationWorker
+
+    reqs, book = _requests(tmp_path)
+    made = []
+
+    def factory():   # the first engine dies on its first call; the second one works
+        made.append(ScriptedTeacher(die_after=0 if not made else None))
+        return made[-1]
+
+    worker = GenerationWorker(factory)
+    records = worker.run(reqs, book)
+    assert len(made) == 2 and worker.info()["restarts"] == 1
+    assert all(r.status == "ok" and r.attempts == 2 for r in records)
+
+
+def test_a_dead_engine_that_stays_dead_fails_the_batch_with_the_reason(tmp_path):
+    from pipeline.generate.worker import GenerationWorker
+
+    reqs, book = _requests(tmp_path)
+    worker = GenerationWorker(lambda: ScriptedTeacher(die_after=0))
+    records = worker.run(reqs[:3], book)
+    assert all(r.status == "failed" and r.error.startswith("engine died: EngineDeadError") for r in records)

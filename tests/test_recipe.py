@@ -25,7 +25,7 @@ def test_demo_recipe_is_valid_and_resolved():
     r = load_recipe(PROJECT_ROOT / "recipes" / "demo.yaml")
     assert r.name == "demo" and set(r.modes) == {"explicit", "adaptive"}
     assert all(s.path.is_file() for s in r.sources)
-    assert r.teacher.engine["batch_size"] == 32 and r.teacher.sampling["top_k"] == -1   # defaults filled
+    assert r.teacher.engine["batch_size"] == 45 and r.teacher.sampling["top_k"] == -1   # defaults filled
 
 
 @pytest.mark.parametrize("edit, field", [
@@ -91,3 +91,16 @@ def test_unparseable_yaml(tmp_path):
     p = tmp_path / "r.yaml"
     p.write_text("name: [unclosed\n")
     assert _fields(p) == ["(file)"]
+
+
+def test_ray_cluster_config_matches_rays_own_schema():
+    import json
+    import os
+
+    import jsonschema
+    import ray
+
+    schema = json.loads(open(os.path.join(os.path.dirname(ray.__file__), "autoscaler", "ray-schema.json")).read())
+    config = yaml.safe_load((PROJECT_ROOT / "ray_cluster.yaml").read_text())
+    jsonschema.validate(config, schema)
+    assert any("[gpu]" in c for c in config["setup_commands"])

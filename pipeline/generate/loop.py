@@ -12,6 +12,8 @@ from ..util.hashing import sha256_obj
 from .protocol import parse_turn
 from .teachers.base import Completion, Teacher, TeacherError
 
+ENGINE_DEAD = "engine died: "
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -24,6 +26,7 @@ class _State:
     turns: list[Turn] = field(default_factory=list)
     tools: list[ToolExchange] = field(default_factory=list)
     error: str | None = None
+    fatal: bool = False
     done: bool = False
     started_at: str = field(default_factory=_now)
 
@@ -39,15 +42,18 @@ def _chat(teacher: Teacher, states: list[_State]) -> list[Completion | TeacherEr
     args = ([s.messages for s in states], [s.req.sampling for s in states], [s.regex() for s in states])
     try:
         return list(teacher.chat(*args))
-    except TeacherError:
-        if len(states) == 1:
-            raise
+    except TeacherError as e:
+        if e.fatal or len(states) == 1:
+            return [e] * len(states)
     out: list[Completion | TeacherError] = []
     for s in states:
         try:
             out.extend(teacher.chat([s.messages], [s.req.sampling], [s.regex()]))
         except TeacherError as e:
             out.append(e)
+            if e.fatal:   # the engine died mid-way: the rest cannot be served either
+                out.extend([e] * (len(states) - len(out)))
+                break
     return out
 
 
@@ -75,15 +81,17 @@ def _advance(state: _State, comp: Completion, book: RuleBook) -> None:
 
 
 def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook) -> list[RawRecord]:
-    """Run every request to completion (or failure) and return one RawRecord each, in input order."""
+    """Run every request to completion (or failure) and return one RawRecord each, in input order.
+    A record that failed because the engine died has an error starting with ENGINE_DEAD."""
     states = [_State(req=r, messages=[dict(m) for m in r.messages]) for r in requests]
     info = teacher.info()
     while active := [s for s in states if not s.done]:
         for s, comp in zip(active, _chat(teacher, active)):
             if isinstance(comp, TeacherError):
-                s.error, s.done = str(comp), True
+                s.error, s.fatal, s.done = str(comp), comp.fatal, True
             else:
                 _advance(s, comp, book)
-    return [RawRecord(id=s.req.id, request=s.req, status="failed" if s.error else "ok", error=s.error,
+    return [RawRecord(id=s.req.id, request=s.req, status="failed" if s.error else "ok",
+                      error=(ENGINE_DEAD + s.error if s.fatal else s.error),
                       turns=s.turns, tools=s.tools, teacher_messages=s.messages, engine=info,
                       started_at=s.started_at, finished_at=_now()) for s in states]

@@ -25,7 +25,7 @@ class EnginePool:
     def __init__(self, teacher: TeacherSpec):
         import ray
 
-        from .worker import GenerationWorker
+        from .worker import GenerationWorker, vllm_factory
 
         ensure_ray()
         self.spec = teacher
@@ -35,8 +35,10 @@ class EnginePool:
         actor = ray.remote(GenerationWorker).options(
             num_cpus=eng["cpus_per_engine"], num_gpus=eng["gpus_per_engine"], runtime_env={"env_vars": env},
             max_concurrency=1)
-        self.workers = [actor.remote(teacher.backend, model.path, model.name, model.revision, eng)
-                        for _ in range(eng["num_engines"])]
+        if teacher.backend != "vllm":
+            raise ValueError(f"unknown teacher backend {teacher.backend!r}")
+        factory = vllm_factory(model.path, model.name, model.revision, eng)
+        self.workers = [actor.remote(factory) for _ in range(eng["num_engines"])]
         infos = ray.get([w.info.remote() for w in self.workers])
         self.info: dict[str, Any] = infos[0]
         self.batch_size: int = eng["batch_size"]

@@ -2,24 +2,47 @@
 adaptive multi-turn loop happens next to the engine and only finished records travel back."""
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Callable
 
 from ..records import RawRecord, Request
 from ..rules import RuleBook
-from .loop import run_requests
+from .loop import ENGINE_DEAD, run_requests
+from .teachers.base import Teacher
+
+log = logging.getLogger("ascl.worker")
+MAX_RESTARTS_PER_BATCH = 1
+
+
+def vllm_factory(model_path: str, model_name: str, revision: str | None, engine: dict[str, Any]) -> Callable[[], Teacher]:
+    def make() -> Teacher:
+        from .teachers.vllm_engine import VLLMTeacher
+
+        return VLLMTeacher(model_path, model_name, revision, engine)
+    return make
 
 
 class GenerationWorker:
-    def __init__(self, backend: str, model_path: str, model_name: str, revision: str | None,
-                 engine: dict[str, Any]):
-        if backend != "vllm":
-            raise ValueError(f"unknown teacher backend {backend!r}")
-        from .teachers.vllm_engine import VLLMTeacher
-
-        self.teacher = VLLMTeacher(model_path, model_name, revision, engine)
+    def __init__(self, factory: Callable[[], Teacher]):
+        self.factory = factory
+        self.teacher = factory()
+        self.restarts = 0
 
     def info(self) -> dict[str, Any]:
-        return self.teacher.info()
+        return {**self.teacher.info(), "restarts": self.restarts}
 
     def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
-        return run_requests(self.teacher, requests, book)
+        records = run_requests(self.teacher, requests, book)
+        for _ in range(MAX_RESTARTS_PER_BATCH):
+            dead = [i for i, r in enumerate(records) if r.status == "failed" and (r.error or "").startswith(ENGINE_DEAD)]
+            if not dead:
+                break
+            # The engine is gone: start a new one and give the lost requests one more go.
+            log.warning("engine died (%s); restarting it for %d requests", records[dead[0]].error[:200], len(dead))
+            self.teacher = self.factory()
+            self.restarts += 1
+            redo = run_requests(self.teacher, [requests[i] for i in dead], book)
+            for i, rec in zip(dead, redo):
+                rec.attempts = records[i].attempts + 1
+                records[i] = rec
+        return records

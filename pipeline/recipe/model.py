@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_ENGINE: dict[str, Any] = {
-    "dtype": "auto", "max_model_len": 2048, "enforce_eager": True, "kv_cache_space_gib": 2,
+    "dtype": "auto", "max_model_len": 2048, "enforce_eager": True, "enable_chunked_prefill": None,
+    "max_num_seqs": None, "kv_cache_space_gib": 2,
     "gpu_memory_utilization": 0.9, "tensor_parallel_size": 1, "num_engines": 1,
     "cpus_per_engine": 1, "gpus_per_engine": 0, "batch_size": 32,
 }

@@ -6,7 +6,12 @@ from typing import Any, Protocol
 
 
 class TeacherError(Exception):
-    """A request the teacher could not serve (bad input, engine error); recorded, never fatal to a build."""
+    """A request the teacher could not serve; recorded, never fatal to a build. `fatal` means the engine itself
+    is gone (every later request would fail too), so the worker restarts it instead of retrying per request."""
+
+    def __init__(self, message: str, fatal: bool = False):
+        super().__init__(message)
+        self.fatal = fatal
 
 
 @dataclass

