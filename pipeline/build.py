@@ -28,6 +28,7 @@ from .recipe import Recipe, load_recipe
 from .rules import load_rulebook
 from .sources import load_prompts
 from .util.hashing import sha256_obj
+from .util.schemas import schema_errors
 
 log = logging.getLogger("ascl.build")
 
@@ -129,8 +130,6 @@ def _teacher_info(records, recipe: Recipe, revision: str | None) -> dict:
 
 def _validate_rows(rows: list[dict]) -> None:
     """Stage boundary: every training row must match schemas/record.schema.json before it is written."""
-    from .recipe.load import schema_errors
-
     for row in rows:
         if errs := schema_errors(row, "record.schema.json"):
             raise BuildError(f"row {row['id']} breaks the record schema: {errs[:3]}")

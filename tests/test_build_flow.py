@@ -8,7 +8,7 @@ from datasets import load_dataset
 from helpers import ScriptedPool, make_recipe
 from pipeline.build import BuildExists, build
 from pipeline.publish.manifest import check_manifest
-from pipeline.recipe.load import schema_errors
+from pipeline.util.schemas import schema_errors
 
 
 @pytest.fixture(scope="module")

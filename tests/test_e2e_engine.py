@@ -7,7 +7,7 @@ from datasets import load_dataset
 
 from pipeline.build import build
 from pipeline.publish.manifest import check_manifest
-from pipeline.recipe.load import schema_errors
+from pipeline.util.schemas import schema_errors
 from pipeline.util.hashing import sha256_file
 
 pytestmark = pytest.mark.engine

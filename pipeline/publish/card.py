@@ -2,6 +2,7 @@
 is, how it was made, the funnel, counts per mode and kind, consult rates and the teacher's honest limits."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..funnel import STAGE_LABELS, STAGES, Funnel
@@ -35,7 +36,8 @@ def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[st
     )
     kept_pct = 100.0 * final / funnel.requests if funnel.requests else 0.0
     funnel_rows = [["traces requested", funnel.requests]] + \
-                  [[STAGE_LABELS[s], (f"-{funnel.stages[s]}" if s != "final" else funnel.stages[s])] for s in STAGES]
+                  [[STAGE_LABELS[s], (f"-{funnel.stages[s]}" if s != "final" and funnel.stages[s] else funnel.stages[s])]
+                   for s in STAGES]
     reason_rows = [[STAGE_LABELS[s], r, n] for s in STAGES for r, n in funnel.reasons.get(s, {}).items()]
     cell_rows = [[m, k, sum(st.values()), st["final"]] + [st[s] for s in STAGES[:-1]]
                  for m, kinds in funnel.by_mode_kind.items() for k, st in kinds.items()]
@@ -87,10 +89,10 @@ Share of adaptive traces that called `consult_safety_rules`, per prompt kind. Ma
 | teacher model | `{teacher.get("model")}` |
 | teacher revision | `{teacher.get("revision")}` |
 | engine | {teacher.get("engine")} {teacher.get("engine_version")} |
-| sampling | `{sampling}` |
-| format guard | {"on: " + str(guard) if guard.get("enabled") else "off"} |
+| sampling | `{json.dumps(sampling)}` |
+| format guard | {"on: `" + json.dumps(guard) + "`" if guard.get("enabled") else "off"} |
 | rule book | {rulebook["name"]} v{rulebook["version"]} (sha256 `{rulebook["sha256"]}`) |
-| dedupe | `{dedupe}` |
+| dedupe | `{json.dumps(dedupe)}` |
 | generation | {generation.get("completion_tokens", 0)} completion tokens, {generation.get("tokens_per_second", 0):.1f} tok/s over {generation.get("wall_seconds", 0):.1f} s (this run; {generation.get("cached", 0)} traces came from the resume cache) |
 
 The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of every file. Shards:

@@ -1,14 +1,13 @@
 """Load and check a recipe before any work starts: JSON Schema first, then the checks a schema cannot express."""
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .. import PROJECT_ROOT, PROMPTS_DIR, SCHEMA_DIR
+from .. import PROJECT_ROOT, PROMPTS_DIR
+from ..util.schemas import schema_errors
 from .model import DEFAULT_ENGINE, DEFAULT_SAMPLING, GuardSpec, Recipe, SourceSpec, TeacherSpec
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -20,25 +19,6 @@ class RecipeError(Exception):
     def __init__(self, errors: list[tuple[str, str]]):
         self.errors = errors
         super().__init__("\n".join(f"{p}: {m}" for p, m in errors))
-
-
-@lru_cache(maxsize=None)
-def _validator(name: str):
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(json.loads((SCHEMA_DIR / name).read_text()))
-
-
-def _field_path(parts) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "(root)"
-
-
-def schema_errors(data: Any, schema_name: str) -> list[tuple[str, str]]:
-    errs = sorted(_validator(schema_name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [(_field_path(e.absolute_path), e.message) for e in errs]
 
 
 def _read_yaml(path: Path) -> Any:

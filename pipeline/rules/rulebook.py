@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from ..util.hashing import sha256_file
+from ..util.schemas import schema_errors
 
 GENERAL = "general"  # rules that apply to every prompt in explicit mode
 
@@ -54,8 +55,6 @@ class RuleBook:
 
 def load_rulebook(path: str | Path) -> RuleBook:
     """Load and check a rule book; RuleBookError names each problem's field."""
-    from ..recipe.load import schema_errors
-
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
