@@ -2,8 +2,10 @@
 
 Each stage lives in its own package; this module only wires them together and owns the build folder:
 <output_dir>/<recipe name>/<build id>/, where the build id is a hash of the resolved recipe, the rule book and
-the templates. Rerunning a recipe therefore resumes the same folder, and a finished build is never
-overwritten unless asked (--force republishes from the raw/ cache without new teacher calls)."""
+the templates. Generations go to <output_dir>/<recipe name>/cache/, shared by every build of that name: request
+ids are content addressed, so a changed recipe regenerates exactly the requests it changed, and a crashed build
+resumes where it stopped. A finished build is never overwritten unless asked (--force republishes it from the
+cache without new teacher calls)."""
 from __future__ import annotations
 
 import logging
@@ -24,13 +26,19 @@ from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
 from .publish.shards import shard_names
 from .publish.writer import Publication, clear_published, publish
-from .recipe import Recipe, load_recipe
+from .generate.pool import MissingSecret, api_key
+from .recipe import Recipe, RecipeError, load_recipe
 from .rules import load_rulebook
 from .sources import load_prompts
-from .util.hashing import sha256_obj
+from .util.hashing import sha256_file, sha256_obj
 from .util.schemas import schema_errors
 
 log = logging.getLogger("ascl.build")
+
+
+def cache_dir(recipe: Recipe) -> Path:
+    """The generation cache shared by all builds of a recipe name."""
+    return recipe.output_dir / recipe.name / "cache"
 
 
 class BuildExists(Exception):
@@ -49,13 +57,25 @@ class BuildResult:
 
 
 def build_identity(recipe: Recipe, book_sha: str, templates: Templates) -> tuple[str, str]:
-    recipe_hash = sha256_obj({"recipe": recipe.resolved(), "rulebook": book_sha, "templates": templates.sha256})
+    """A build is what goes into it, not where its files are: input files count by content (a moved checkout
+    keeps its build ids) and output_dir not at all."""
+    resolved = {k: v for k, v in recipe.resolved().items()
+                if k not in ("output_dir", "rulebook_path", "template_paths")}
+    for src in resolved["sources"]:
+        if src["path"] is not None:
+            src["path"] = "sha256:" + sha256_file(src["path"])
+    recipe_hash = sha256_obj({"recipe": resolved, "rulebook": book_sha, "templates": templates.sha256})
     return recipe_hash, recipe_hash[:12]
 
 
 def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress: bool = True) -> BuildResult:
     """Run a whole build. `pool` may be an existing EnginePool (tests and notebooks reuse one engine)."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    if recipe.teacher.backend == "openai" and pool is None:
+        try:   # a missing secret is bad input: say so before any work starts
+            api_key(recipe.teacher)
+        except MissingSecret as e:
+            raise RecipeError([tuple(str(e).split(": ", 1))]) from None
     book = load_rulebook(recipe.rulebook_path)
     templates = Templates.load(recipe.template_paths)
     recipe_hash, build_id = build_identity(recipe, book.sha256, templates)
@@ -63,7 +83,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     if (build_dir / MANIFEST).exists():
         if not force:
             raise BuildExists(f"{build_dir} is a finished build; nothing was changed (use --force to republish it "
-                              f"from its raw/ cache)")
+                              f"from the generation cache)")
         clear_published(build_dir)
 
     prompts, report = load_prompts(recipe, book)
@@ -71,19 +91,20 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
              report.used)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
     requests = build_requests(recipe, prompts, book, templates, revision)
-    store = RawStore(build_dir / "raw")
+    store = RawStore(cache_dir(recipe))
     pending = len({r.id for r in requests} - store.done_ids())
     own_pool = None
     if pending and pool is None:
         from .generate.pool import EnginePool
         log.info("starting %d %s engine(s) for %s", recipe.teacher.engine["num_engines"], recipe.teacher.backend,
                  recipe.teacher.model)
-        pool = own_pool = EnginePool(recipe.teacher)
+        pool = own_pool = EnginePool(recipe.teacher, recipe.ray_address)
     if pending and not pool.serves(recipe.teacher):
         raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
+    limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     try:
-        stats = run_generation(pool, requests, book, store, progress=progress) if pending else \
-            GenerationStats(requested=len(requests), cached=len(requests))
+        stats = run_generation(pool, requests, book, store, progress=progress, max_consecutive_failures=limit) \
+            if pending else GenerationStats(requested=len(requests), cached=len(requests))
     finally:
         if own_pool is not None:
             own_pool.close()
@@ -107,7 +128,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     rejects += [(o, "exact_duplicate", "same_normalised_text", dd.duplicate_of[o.record.id])
                 for o in kept if o.record.id in dd.duplicate_of]
     teacher = _teacher_info(records, recipe, revision)
-    generation = {**asdict(stats), "tokens_per_second": stats.tokens_per_second}
+    generation = stats.summary()
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),

@@ -36,20 +36,25 @@ def cmd_build(args) -> int:
         return EXIT_BAD_INPUT
     from .build import BuildError, BuildExists, build
     from .funnel import funnel_table
+    from .generate.runner import TeacherUnavailable
 
     start = time.perf_counter()
     try:
         result = build(recipe, force=args.force, progress=not args.no_progress)
+    except RecipeError as e:
+        _print_errors(args.recipe, e.errors)
+        return EXIT_BAD_INPUT
     except BuildExists as e:
         print(str(e), file=sys.stderr)
         return 0
-    except BuildError as e:
+    except (BuildError, TeacherUnavailable) as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
     g = result.generation
     print(funnel_table(result.funnel))
-    print(f"\ngeneration: {g.generated} traces asked of the teacher, {g.cached} from the resume cache, "
-          f"{g.completion_tokens} tokens, {g.tokens_per_second:.1f} tok/s")
+    print(f"\ngeneration: {g.generated} traces asked of the teacher ({g.failed} failed, {g.retries} retries), "
+          f"{g.cached} from the resume cache; {g.prompt_tokens} prompt + {g.completion_tokens} completion tokens, "
+          f"{g.tokens_per_second:.1f} tok/s, {g.traces_per_second:.2f} traces/s")
     print(f"wall time: {time.perf_counter() - start:.1f} s")
     print(f"build: {result.build_dir}")
     return 0
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("build", help="run every stage of a recipe; resumes an unfinished build")
     p.add_argument("recipe")
-    p.add_argument("--force", action="store_true", help="republish a finished build from its raw/ cache")
+    p.add_argument("--force", action="store_true", help="republish a finished build from the generation cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
     args = parser.parse_args(argv)

@@ -52,6 +52,8 @@ class Turn:
     answer: str | None = None
     tool_call: dict[str, Any] | None = None   # {"name", "arguments"} when well formed
     parse_error: str | None = None
+    latency_s: float = 0.0                    # wall time of the call that produced it (retries included)
+    attempts: int = 1
 
 
 @dataclass
@@ -66,7 +68,7 @@ class ToolExchange:
 
 @dataclass
 class RawRecord:
-    """A finished (or failed) generation, as stored in the build's raw/ parts."""
+    """A finished (or failed) generation, as stored in the generation cache's parts."""
     id: str
     request: Request
     status: str                               # ok | failed

@@ -114,3 +114,13 @@ class ScriptedPool:
         import ray
 
         return sum(i["calls"] for i in ray.get([w.info.remote() for w in self.workers]))
+
+
+def openai_recipe(tmp: Path, base_url: str, **api: Any) -> Path:
+    """The 12-prompt recipe against an OpenAI-compatible endpoint (model name 'teacher'), no format guard."""
+    api = {"base_url": base_url, "concurrency": 8, "timeout_s": 5, "backoff_s": 0.01, "max_backoff_s": 0.2,
+           **api}
+    return make_recipe(tmp, teacher={"backend": "openai", "model": "teacher", "api": api,
+                                     "engine": {"batch_size": 4, "num_engines": 1},
+                                     "sampling": {"temperature": 0.5, "top_p": 0.95, "max_tokens": 128}},
+                       format_guard={"enabled": False})

@@ -52,7 +52,7 @@ def test_finished_build_is_never_overwritten_and_force_republishes_identically(t
         build(path, pool=pool, progress=False)
     before = pool.batches_run()
     again = build(path, pool=pool, force=True, progress=False)
-    assert pool.batches_run() == before                      # zero teacher calls: everything came from raw/
+    assert pool.batches_run() == before                      # zero teacher calls: everything came from the cache
     assert again.generation.cached == 24 and again.generation.generated == 0
     assert {p.name: p.read_bytes() for p in (again.build_dir / "data").iterdir()} == shards
 
@@ -60,7 +60,7 @@ def test_finished_build_is_never_overwritten_and_force_republishes_identically(t
 def test_interrupted_build_resumes_only_missing_ids(tmp_path, pool):
     path = make_recipe(tmp_path)
     first = build(path, pool=pool, progress=False)
-    raw = first.build_dir / "raw"
+    raw = first.build_dir.parent / "cache"
     parts = sorted(raw.glob("part-*.parquet"))
     removed = pq.read_table(parts[0], columns=["id"]).num_rows
     parts[0].unlink()                                          # as if the build died before this batch landed
@@ -86,3 +86,19 @@ def test_failures_and_bad_rows_are_counted_not_fatal(tmp_path):
     rejects = pq.read_table(res.build_dir / "rejects" / "rejects.parquet").to_pylist()
     assert {(r["stage"], r["prompt_kind"]) for r in rejects} == {("failed", "harmful")}
     assert "cannot serve" in rejects[0]["reason"]
+
+
+def test_a_changed_recipe_reuses_every_generation_it_did_not_change(tmp_path, pool):
+    import yaml
+
+    path = make_recipe(tmp_path)
+    first = build(path, pool=pool, progress=False)
+    data = yaml.safe_load(path.read_text())
+    data["publish"]["num_shards"] = 1                      # a new build id, the same requests
+    path.write_text(yaml.safe_dump(data))
+    second = build(path, pool=pool, progress=False)
+    assert second.build_dir != first.build_dir and second.generation.generated == 0
+    data["adaptive"] = {"max_tool_calls": 2}               # changes the adaptive requests only
+    path.write_text(yaml.safe_dump(data))
+    third = build(path, pool=pool, progress=False)
+    assert third.generation.generated == 12 and third.generation.cached == 12

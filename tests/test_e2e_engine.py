@@ -50,7 +50,7 @@ def test_engine_rows_load_and_match_the_schema(result):
 
 
 def test_engine_raw_records_keep_the_full_teacher_context(result):
-    raw = [json.loads(row["record"]) for p in sorted((result.build_dir / "raw").glob("part-*.parquet"))
+    raw = [json.loads(row["record"]) for p in sorted((result.build_dir.parent / "cache").glob("part-*.parquet"))
            for row in pq.read_table(p).to_pylist()]
     assert len(raw) == 24
     explicit = [r for r in raw if r["request"]["mode"] == "explicit"]

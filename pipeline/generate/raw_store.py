@@ -1,5 +1,6 @@
-"""The build's raw/ folder: finished records as small Parquet parts, each written atomically as a batch
-completes. A rerun reads the ids already present and asks the teacher only for the rest."""
+"""The generation cache (<output_dir>/<recipe name>/cache/): finished records as small Parquet parts, each
+written atomically as a batch completes. Keyed by request id, so any build of the recipe reads the ids already
+present and asks the teacher only for the rest."""
 from __future__ import annotations
 
 import json

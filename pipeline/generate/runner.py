@@ -1,30 +1,64 @@
-"""Drive generation: skip finished ids, keep every worker busy, write each finished batch to raw/ at once."""
+"""Drive generation: skip finished ids, keep every worker busy, write each finished batch to the cache at once, and
+stop early (after saving) when the teacher is unusable."""
 from __future__ import annotations
 
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..records import RawRecord, Request
 from ..rules import RuleBook
+from .loop import FATAL
 from .raw_store import RawStore
 
-IN_FLIGHT_PER_WORKER = 2   # one running, one queued, so an engine never waits for the driver
+
+class TeacherUnavailable(Exception):
+    """The teacher cannot serve this build (endpoint down, key rejected, engine will not start). What finished
+    before is saved in the generation cache; rerunning the build resumes from there."""
 
 
 @dataclass
 class GenerationStats:
     requested: int = 0
-    cached: int = 0            # already in raw/ from an earlier run
+    cached: int = 0            # already in the generation cache from an earlier run
     generated: int = 0         # asked of the teacher in this run
     failed: int = 0
+    retries: int = 0           # teacher calls beyond the first, per call (transient errors, cut or bad replies)
+    prompt_tokens: int = 0
     completion_tokens: int = 0
     wall_seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list, repr=False)
 
     @property
     def tokens_per_second(self) -> float:
         return self.completion_tokens / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def traces_per_second(self) -> float:
+        return self.generated / self.wall_seconds if self.wall_seconds else 0.0
+
+    def add(self, records: list[RawRecord]) -> None:
+        self.generated += len(records)
+        for r in records:
+            self.failed += r.status != "ok"
+            self.prompt_tokens += sum(t.prompt_tokens for t in r.turns)
+            self.completion_tokens += sum(t.completion_tokens for t in r.turns)
+            self.retries += sum(t.attempts - 1 for t in r.turns) if r.turns else max(0, r.attempts - 1)
+            if r.turns:
+                self.latencies.append(sum(t.latency_s for t in r.turns))
+
+    def summary(self) -> dict:
+        lat = sorted(self.latencies)
+        pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)) if lat else (lambda q: None)
+        return {"requested": self.requested, "cached": self.cached, "generated": self.generated,
+                "failed": self.failed, "retries": self.retries, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "wall_seconds": round(self.wall_seconds, 3),
+                "tokens_per_second": round(self.tokens_per_second, 2),
+                "traces_per_second": round(self.traces_per_second, 3),
+                "latency_s": {"mean": round(statistics.fmean(lat), 3) if lat else None, "p50": pct(0.5),
+                              "p95": pct(0.95)}}
 
 
 def _failed(batch: list[Request], reason: str) -> list[RawRecord]:
@@ -33,8 +67,8 @@ def _failed(batch: list[Request], reason: str) -> list[RawRecord]:
             for r in batch]
 
 
-def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStore,
-                   progress: bool = True) -> GenerationStats:
+def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStore, progress: bool = True,
+                   max_consecutive_failures: int | None = None) -> GenerationStats:
     import ray
     from tqdm import tqdm
 
@@ -50,14 +84,16 @@ def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStor
     bar = tqdm(total=len(pending), desc="generate", unit="trace", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
     in_flight: dict = {}
+    stop: str | None = None
+    streak, last_error = 0, ""
 
     def submit(worker) -> None:
-        if batches:
+        if batches and stop is None:
             batch = batches.pop(0)
             in_flight[worker.run.remote(batch, book)] = (worker, batch)
 
     for w in pool.workers:
-        for _ in range(IN_FLIGHT_PER_WORKER):
+        for _ in range(getattr(pool, "in_flight", 2)):
             submit(w)
     while in_flight:
         ready, _ = ray.wait(list(in_flight), num_returns=1)
@@ -67,14 +103,23 @@ def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStor
         except Exception as e:  # a dead or crashed worker: record the batch as failed, keep the build going
             records = _failed(batch, f"worker error: {type(e).__name__}: {e}"[:2000])
         store.write(records)
-        stats.generated += len(records)
-        stats.failed += sum(r.status != "ok" for r in records)
-        toks = sum(t.completion_tokens for r in records for t in r.turns)
-        stats.completion_tokens += toks
+        stats.add(records)
+        for r in records:
+            if r.status == "ok":
+                streak = 0
+                continue
+            streak, last_error = streak + 1, r.error or ""
+            if last_error.startswith(FATAL):
+                stop = stop or f"the teacher is unusable: {last_error[len(FATAL):][:500]}"
+        if max_consecutive_failures and streak >= max_consecutive_failures:
+            stop = stop or f"{streak} requests in a row failed; last error: {last_error[:500]}"
         elapsed = time.perf_counter() - start
-        bar.set_postfix(tok_s=f"{stats.completion_tokens / elapsed:.0f}", failed=stats.failed)
+        bar.set_postfix(tok_s=f"{stats.completion_tokens / elapsed:.0f}", failed=stats.failed, retries=stats.retries)
         bar.update(len(records))
         submit(worker)
     bar.close()
     stats.wall_seconds = time.perf_counter() - start
+    if stop:
+        raise TeacherUnavailable(f"{stop}. Stopped early; {stats.generated - stats.failed} finished traces of this "
+                                 f"run are saved in {store.folder} and a rerun resumes from them.")
     return stats

@@ -1,5 +1,9 @@
-"""A generation worker: one teacher engine plus the mode loop. Runs as a Ray actor (one per engine), so the
-adaptive multi-turn loop happens next to the engine and only finished records travel back."""
+"""Generation workers: one teacher plus the mode loop, run as Ray actors so the adaptive multi-turn loop
+happens next to the teacher and only finished records travel back.
+
+GenerationWorker holds a batch teacher (an in-process engine) and restarts it if it dies.
+AsyncGenerationWorker holds an HTTP teacher; as an async Ray actor it serves several batches at once, all
+sharing the teacher's concurrency bound."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +11,9 @@ from typing import Any, Callable
 
 from ..records import RawRecord, Request
 from ..rules import RuleBook
-from .loop import ENGINE_DEAD, run_requests
-from .teachers.base import Teacher
+from .loop import FATAL, run_requests, run_requests_async
+from ..util.secret import Secret
+from .teachers.base import AsyncTeacher, Teacher
 
 log = logging.getLogger("ascl.worker")
 MAX_RESTARTS_PER_BATCH = 1
@@ -19,6 +24,14 @@ def vllm_factory(model_path: str, model_name: str, revision: str | None, engine:
         from .teachers.vllm_engine import VLLMTeacher
 
         return VLLMTeacher(model_path, model_name, revision, engine)
+    return make
+
+
+def openai_factory(model: str, revision: str | None, api: dict[str, Any], api_key: Secret | None) -> Callable[[], AsyncTeacher]:
+    def make() -> AsyncTeacher:
+        from .teachers.openai_api import OpenAITeacher
+
+        return OpenAITeacher(model, revision, api, api_key)
     return make
 
 
@@ -34,7 +47,7 @@ class GenerationWorker:
     def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
         records = run_requests(self.teacher, requests, book)
         for _ in range(MAX_RESTARTS_PER_BATCH):
-            dead = [i for i, r in enumerate(records) if r.status == "failed" and (r.error or "").startswith(ENGINE_DEAD)]
+            dead = [i for i, r in enumerate(records) if r.status == "failed" and (r.error or "").startswith(FATAL)]
             if not dead:
                 break
             # The engine is gone: start a new one and give the lost requests one more go.
@@ -46,3 +59,15 @@ class GenerationWorker:
                 rec.attempts = records[i].attempts + 1
                 records[i] = rec
         return records
+
+
+class AsyncGenerationWorker:
+    def __init__(self, factory: Callable[[], AsyncTeacher], native_tools: bool = False):
+        self.teacher = factory()
+        self.native_tools = native_tools
+
+    def info(self) -> dict[str, Any]:
+        return self.teacher.info()
+
+    async def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
+        return await run_requests_async(self.teacher, requests, book, native_tools=self.native_tools)

@@ -93,7 +93,7 @@ Share of adaptive traces that called `consult_safety_rules`, per prompt kind. Ma
 | format guard | {"on: `" + json.dumps(guard) + "`" if guard.get("enabled") else "off"} |
 | rule book | {rulebook["name"]} v{rulebook["version"]} (sha256 `{rulebook["sha256"]}`) |
 | dedupe | `{json.dumps(dedupe)}` |
-| generation | {generation.get("completion_tokens", 0)} completion tokens, {generation.get("tokens_per_second", 0):.1f} tok/s over {generation.get("wall_seconds", 0):.1f} s (this run; {generation.get("cached", 0)} traces came from the resume cache) |
+| generation (this run) | {generation["generated"]} traces asked of the teacher ({generation["failed"]} failed, {generation["retries"]} retries), {generation["cached"]} from the resume cache; {generation["prompt_tokens"]} prompt + {generation["completion_tokens"]} completion tokens; {generation["tokens_per_second"]} tok/s over {generation["wall_seconds"]} s |
 
 The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of every file. Shards:
 {", ".join(f"`{s}`" for s in shard_files)}.

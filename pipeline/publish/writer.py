@@ -34,7 +34,7 @@ class Publication:
 
 
 def clear_published(build_dir: Path) -> None:
-    """Remove an earlier publication (raw/ stays: it is the generation cache)."""
+    """Remove an earlier publication (the generation cache lives elsewhere and stays)."""
     for name in PUBLISHED:
         p = build_dir / name
         if p.is_dir():

@@ -8,7 +8,7 @@ import yaml
 
 from .. import PROJECT_ROOT, PROMPTS_DIR
 from ..util.schemas import schema_errors
-from .model import DEFAULT_ENGINE, DEFAULT_SAMPLING, GuardSpec, Recipe, SourceSpec, TeacherSpec
+from .model import DEFAULT_API, DEFAULT_ENGINE, DEFAULT_SAMPLING, GuardSpec, Recipe, SourceSpec, TeacherSpec
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -109,7 +109,8 @@ def load_recipe(path: str | Path) -> Recipe:
         path=path, raw=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
         modes=tuple(data["modes"]), rulebook_path=rulebook_path, template_paths=templates,
         teacher=TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"),
-                            engine=engine, sampling=sampling),
+                            engine=engine, sampling=sampling,
+                            api={**DEFAULT_API, **t["api"]} if "api" in t else None),
         guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
         max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
         filters={"structure": True, "refusal": True, "correctness": True, **data.get("filters", {})},
@@ -117,6 +118,7 @@ def load_recipe(path: str | Path) -> Recipe:
         publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [],
                  **data.get("publish", {})},
         description=data.get("description", ""),
+        ray_address=data.get("ray", {}).get("address"),
     )
 
 

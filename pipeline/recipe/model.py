@@ -11,6 +11,11 @@ DEFAULT_ENGINE: dict[str, Any] = {
     "gpu_memory_utilization": 0.9, "tensor_parallel_size": 1, "num_engines": 1,
     "cpus_per_engine": 1, "gpus_per_engine": 0, "batch_size": 32,
 }
+DEFAULT_API: dict[str, Any] = {
+    "api_key_env": None, "native_tools": False, "guard_param": None, "concurrency": 32,
+    "requests_per_minute": None, "tokens_per_minute": None, "timeout_s": 60.0, "max_retries": 6, "backoff_s": 0.5,
+    "max_backoff_s": 30.0, "max_invalid_retries": 2, "max_length_retries": 1, "max_consecutive_failures": 50,
+}
 DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.7, "top_p": 0.95, "top_k": -1, "max_tokens": 512,
                                     "repetition_penalty": 1.0}
 
@@ -40,6 +45,7 @@ class TeacherSpec:
     revision: str | None
     engine: dict[str, Any]
     sampling: dict[str, Any]
+    api: dict[str, Any] | None = None     # backend: openai
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class Recipe:
     dedupe: dict[str, Any] = field(default_factory=dict)
     publish: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    ray_address: str | None = None
 
     def resolved(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled, paths absolute) for the lock file and the hash."""

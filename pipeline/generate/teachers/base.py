@@ -1,4 +1,8 @@
-"""The teacher interface every backend implements. Kept tiny so backends stay thin adapters."""
+"""The teacher interfaces every backend implements. Kept tiny so backends stay thin adapters.
+
+Messages use one internal shape: assistant turns carry the raw completion text (and `tool_calls` when the turn
+called the tool), tool results are {"role": "tool", "content", "tool_call_id"}. Each adapter converts them to
+what its engine or endpoint accepts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,26 +10,48 @@ from typing import Any, Protocol
 
 
 class TeacherError(Exception):
-    """A request the teacher could not serve; recorded, never fatal to a build. `fatal` means the engine itself
-    is gone (every later request would fail too), so the worker restarts it instead of retrying per request."""
+    """A request the teacher could not serve; recorded, never fatal to a build. `fatal` means the engine or
+    endpoint itself is unusable (every later request would fail too): workers restart an engine, and the
+    build stops early for an endpoint that rejects everything (bad key, unknown model)."""
 
-    def __init__(self, message: str, fatal: bool = False):
+    def __init__(self, message: str, fatal: bool = False, attempts: int = 1):
         super().__init__(message)
         self.fatal = fatal
+        self.attempts = attempts
 
 
 @dataclass
 class Completion:
     text: str
-    finish_reason: str          # stop | length | error
+    finish_reason: str          # stop | length | tool_calls
     prompt_tokens: int
     completion_tokens: int
+    tool_calls: list[dict[str, Any]] | None = None   # native tool calls: [{"name", "arguments": str}]
+    reasoning: str | None = None                     # a server-side reasoning field, when the endpoint has one
+    latency_s: float = 0.0
+    attempts: int = 1
 
 
 class Teacher(Protocol):
+    """A batch teacher (in-process engines): one call serves many conversations."""
+
     def info(self) -> dict[str, Any]:
         """{"model", "revision", "engine", "engine_version"} for provenance."""
 
     def chat(self, conversations: list[list[dict[str, Any]]], sampling: list[dict[str, Any]],
              regex: list[str | None]) -> list[Completion]:
         """One completion per conversation. `regex` constrains the output when given (format guard)."""
+
+
+class AsyncTeacher(Protocol):
+    """A request-at-a-time teacher (HTTP endpoints): many conversations run concurrently, each at its own pace."""
+
+    def info(self) -> dict[str, Any]: ...
+
+    async def complete(self, messages: list[dict[str, Any]], sampling: dict[str, Any], regex: str | None,
+                       tools: list[dict[str, Any]] | None) -> Completion: ...
+
+
+def for_text_protocol(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages for a teacher that reads tool calls as text: the call is already in the assistant's text."""
+    return [{k: v for k, v in m.items() if k != "tool_calls"} for m in messages]

@@ -3,9 +3,10 @@ version-specific (structured-output params, engine kwargs) is confined to this f
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
-from .base import Completion, TeacherError
+from .base import Completion, TeacherError, for_text_protocol
 
 # Recipe engine keys that are ours, not vllm.LLM kwargs.
 _NOT_LLM_ARGS = {"kv_cache_space_gib", "num_engines", "cpus_per_engine", "gpus_per_engine", "batch_size"}
@@ -53,7 +54,9 @@ class VLLMTeacher:
             extra = _structured(rx) if rx else {}
             params.append(SamplingParams(**s, **extra))
         try:
-            outs = self._llm.chat(conversations, params, use_tqdm=False)
+            start = time.perf_counter()
+            outs = self._llm.chat([for_text_protocol(c) for c in conversations], params, use_tqdm=False)
+            latency = time.perf_counter() - start   # a batch's calls share one wall time
         except Exception as e:  # vLLM raises plain ValueError/RuntimeError for bad requests
             dead = type(e).__name__ == "EngineDeadError" or "EngineCore" in str(e)
             raise TeacherError(f"{type(e).__name__}: {e}", fatal=dead) from e
@@ -62,5 +65,5 @@ class VLLMTeacher:
             c = o.outputs[0]
             result.append(Completion(text=c.text, finish_reason=c.finish_reason or "stop",
                                      prompt_tokens=len(o.prompt_token_ids or []),
-                                     completion_tokens=len(c.token_ids)))
+                                     completion_tokens=len(c.token_ids), latency_s=latency))
         return result

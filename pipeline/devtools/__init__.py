@@ -1,0 +1,1 @@
+"""Development tools: a local OpenAI-compatible server for tests, benchmarks and dry runs."""
