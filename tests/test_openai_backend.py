@@ -150,7 +150,7 @@ def test_endpoint_down_stops_early_and_keeps_finished_records(tmp_path):
 def _content(build_dir: Path) -> list[dict]:
     rows = _rows(build_dir)
     for r in rows:   # wall-clock facts differ between runs; everything else must not
-        for k in ("started_at", "finished_at"):
+        for k in ("started_at", "finished_at", "latency_s"):
             r["provenance"].pop(k)
     return sorted(rows, key=lambda r: r["id"])
 

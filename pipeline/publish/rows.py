@@ -35,7 +35,8 @@ ROW_SCHEMA = pa.schema([
         ("teacher_model", _STR), ("teacher_revision", _STR), ("engine", _STR), ("engine_version", _STR),
         ("sampling", _STR), ("template_hash", _STR), ("rulebook_hash", _STR), ("rulebook_version", _STR),
         ("recipe_hash", _STR), ("format_guard", pa.bool_()), ("prompt_tokens", pa.int64()),
-        ("completion_tokens", pa.int64()), ("finish_reason", _STR), ("started_at", _STR), ("finished_at", _STR),
+        ("completion_tokens", pa.int64()), ("finish_reason", _STR), ("attempts", pa.int32()),
+        ("latency_s", pa.float64()), ("started_at", _STR), ("finished_at", _STR),
     ])),
 ])
 
@@ -95,6 +96,8 @@ def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext) -> dic
             "recipe_hash": ctx.recipe_hash, "format_guard": req.guard is not None,
             "prompt_tokens": sum(t.prompt_tokens for t in rec.turns),
             "completion_tokens": sum(t.completion_tokens for t in rec.turns),
-            "finish_reason": rec.final.finish_reason, "started_at": rec.started_at, "finished_at": rec.finished_at,
+            "finish_reason": rec.final.finish_reason, "attempts": max(rec.attempts, *(t.attempts for t in rec.turns)),
+            "latency_s": round(sum(t.latency_s for t in rec.turns), 4),
+            "started_at": rec.started_at, "finished_at": rec.finished_at,
         },
     }
