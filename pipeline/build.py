@@ -21,16 +21,16 @@ from .generate.requests import build_requests
 from .generate.runner import GenerationStats, run_generation
 from .generate.teachers.model_store import model_revision
 from .publish.card import render_card
-from .publish.lock import lock_data
+from .publish.lock import input_hashes, lock_data
 from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
 from .publish.shards import shard_names
 from .publish.writer import Publication, clear_published, publish
-from .generate.pool import MissingSecret, api_key
-from .recipe import Recipe, RecipeError, load_recipe
+from .generate.pool import api_key
+from .recipe import Recipe, load_recipe
 from .rules import load_rulebook
 from .sources import load_prompts
-from .util.hashing import sha256_file, sha256_obj
+from .util.hashing import sha256_obj
 from .util.schemas import schema_errors
 
 log = logging.getLogger("ascl.build")
@@ -56,14 +56,15 @@ class BuildResult:
     generation: GenerationStats
 
 
-def build_identity(recipe: Recipe, book_sha: str, templates: Templates) -> tuple[str, str]:
+def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
+                   inputs: dict[str, str]) -> tuple[str, str]:
     """A build is what goes into it, not where its files are: input files count by content (a moved checkout
-    keeps its build ids) and output_dir not at all."""
+    keeps its build ids) and output_dir not at all. `inputs` are the digests from input_hashes()."""
     resolved = {k: v for k, v in recipe.resolved().items()
                 if k not in ("output_dir", "rulebook_path", "template_paths")}
     for src in resolved["sources"]:
         if src["path"] is not None:
-            src["path"] = "sha256:" + sha256_file(src["path"])
+            src["path"] = "sha256:" + inputs[f"source:{src['name']}"]
     recipe_hash = sha256_obj({"recipe": resolved, "rulebook": book_sha, "templates": templates.sha256})
     return recipe_hash, recipe_hash[:12]
 
@@ -72,13 +73,11 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     """Run a whole build. `pool` may be an existing EnginePool (tests and notebooks reuse one engine)."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if recipe.teacher.backend == "openai" and pool is None:
-        try:   # a missing secret is bad input: say so before any work starts
-            api_key(recipe.teacher)
-        except MissingSecret as e:
-            raise RecipeError([tuple(str(e).split(": ", 1))]) from None
+        api_key(recipe.teacher)   # a missing secret is bad input (RecipeError): say so before any work starts
     book = load_rulebook(recipe.rulebook_path)
     templates = Templates.load(recipe.template_paths)
-    recipe_hash, build_id = build_identity(recipe, book.sha256, templates)
+    inputs = input_hashes(recipe)
+    recipe_hash, build_id = build_identity(recipe, book.sha256, templates, inputs)
     build_dir = recipe.output_dir / recipe.name / build_id
     if (build_dir / MANIFEST).exists():
         if not force:
@@ -136,7 +135,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
         shard_files=["data/" + n for n in shard_names(len(rows), recipe.publish["num_shards"])])
     publish(build_dir, Publication(
         rows=rows, rejects=rejects, row_schema=ROW_SCHEMA, num_shards=recipe.publish["num_shards"], card=card,
-        lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256),
+        lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=stats)
 

@@ -7,7 +7,7 @@ import math
 import os
 from typing import Any
 
-from ..recipe import TeacherSpec
+from ..recipe import RecipeError, TeacherSpec
 from ..util.secret import Secret
 from .teachers.model_store import resolve_model
 
@@ -23,10 +23,6 @@ def ensure_ray(address: str | None = None) -> None:
                  ignore_reinit_error=True, log_to_driver=True, logging_level="WARNING")
 
 
-class MissingSecret(Exception):
-    pass
-
-
 def api_key(teacher: TeacherSpec) -> Secret | None:
     """The endpoint's API key from the environment variable the recipe names (None when it names none)."""
     name = (teacher.api or {}).get("api_key_env")
@@ -34,7 +30,7 @@ def api_key(teacher: TeacherSpec) -> Secret | None:
         return None
     value = os.environ.get(name)
     if not value:
-        raise MissingSecret(f"teacher.api.api_key_env: environment variable {name} is not set")
+        raise RecipeError([("teacher.api.api_key_env", f"environment variable {name} is not set")])
     return Secret(value)
 
 

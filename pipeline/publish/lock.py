@@ -22,10 +22,15 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def lock_data(recipe: Recipe, recipe_hash: str, build_id: str, teacher: dict[str, Any],
-              template_hash: str) -> dict[str, Any]:
+def input_hashes(recipe: Recipe) -> dict[str, str]:
+    """sha256 of every input file (sources, rule book, templates), computed once per build."""
     inputs = {f"source:{s.name}": sha256_file(s.path) for s in recipe.sources if s.path is not None}
     inputs["rulebook"] = sha256_file(recipe.rulebook_path)
     inputs.update({f"template:{k}": sha256_file(p) for k, p in sorted(recipe.template_paths.items())})
+    return inputs
+
+
+def lock_data(recipe: Recipe, recipe_hash: str, build_id: str, teacher: dict[str, Any],
+              template_hash: str, inputs: dict[str, str]) -> dict[str, Any]:
     return {"build_id": build_id, "recipe_hash": recipe_hash, "recipe": recipe.resolved(),
             "teacher": teacher, "template_hash": template_hash, "inputs": inputs, "packages": package_versions()}
