@@ -1,7 +1,7 @@
 """HTTP fan-out: achieved requests/s of the OpenAI backend against a server with a fixed latency, divided by the
 ideal concurrency / latency; and, as a baseline measured in the same run against the same server, the bare
-`openai.AsyncOpenAI` client with an asyncio semaphore (no pipeline, no Ray), whose ratio is the ceiling the
-client library allows on this machine.
+`openai.AsyncOpenAI` client with an asyncio semaphore (no pipeline, no Ray), on both transports, whose ratio is the ceiling the client library allows
+on this machine. The pipeline uses the recipe's default transport (aiohttp).
 
     .venv/bin/python bench/http_fanout.py [--latency 0.2] [--concurrency 64 256] [--rounds 8] [--workers 1 2]
 """
@@ -18,16 +18,17 @@ from common import start_server, write_prompts, write_recipe  # noqa: E402
 from pipeline.build import build  # noqa: E402
 
 
-async def bare_client(url: str, concurrency: int, n: int) -> float:
-    """Seconds for n requests with the bare openai client at the given concurrency."""
+async def bare_client(url: str, concurrency: int, n: int, transport: str) -> float:
+    """Seconds for n requests with the bare openai client (httpx or aiohttp transport) at the given concurrency."""
     import asyncio
     import time
 
     import httpx
     import openai
 
-    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0, http_client=openai.DefaultAsyncHttpxClient(
-        limits=httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8)))
+    limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8)
+    kind = openai.DefaultAioHttpClient if transport == "aiohttp" else openai.DefaultAsyncHttpxClient
+    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0, http_client=kind(limits=limits))
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
@@ -38,7 +39,9 @@ async def bare_client(url: str, concurrency: int, n: int) -> float:
 
     start = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    await client.close()
+    return wall
 
 
 def main() -> None:
@@ -56,9 +59,10 @@ def main() -> None:
 
         for c in args.concurrency:
             n = c * args.rounds
-            wall = asyncio.run(bare_client(url, c, n))
-            print(f"{'bare openai client':>22} {c:>11} {n:>9} {wall:>8.2f} {n / wall:>8.1f} {c / args.latency:>8.1f} "
-                  f"{n / wall / (c / args.latency):>6.3f}", flush=True)
+            for transport in ("httpx", "aiohttp"):
+                wall = asyncio.run(bare_client(url, c, n, transport))
+                print(f"{'bare openai, ' + transport:>22} {c:>11} {n:>9} {wall:>8.2f} {n / wall:>8.1f} "
+                      f"{c / args.latency:>8.1f} {n / wall / (c / args.latency):>6.3f}", flush=True)
             for workers in args.workers:
                 run_pipeline(url, c, n, workers, args.latency)
     finally:

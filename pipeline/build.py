@@ -9,15 +9,18 @@ cache without new teacher calls)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .dedupe import exact_dedupe
 from .filters import apply_filters
+from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
 from .generate.modes.templates import Templates
 from .generate.raw_store import RawStore
 from .generate.requests import build_requests
+from .generate.resample import resample
+from .judge import JudgeStages, token_stats
 from .generate.runner import GenerationStats, run_generation
 from .generate.teachers.model_store import model_revision
 from .publish.card import render_card
@@ -28,7 +31,8 @@ from .publish.shards import shard_names
 from .publish.writer import Publication, clear_published, publish
 from .generate.pool import api_key
 from .recipe import Recipe, load_recipe
-from .rules import load_rulebook
+from .rules import load_rulebook, retrieval_method
+from .rules.classify import classify_prompts
 from .sources import load_prompts
 from .util.hashing import sha256_obj
 from .util.schemas import schema_errors
@@ -69,12 +73,37 @@ def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
     return recipe_hash, recipe_hash[:12]
 
 
+class _Pools:
+    """Engine pools by teacher: the one a caller passed in (tests and notebooks reuse one engine) and any this
+    build started, which it closes. The judge reuses the generation pool when it is the same teacher."""
+
+    def __init__(self, given, ray_address: str | None):
+        self.given, self.ray_address, self.own = given, ray_address, []
+
+    def get(self, spec):
+        for pool in ([self.given] if self.given is not None else []) + self.own:
+            if pool.serves(spec):
+                return pool
+        from .generate.pool import EnginePool
+        log.info("starting %d %s engine(s) for %s", spec.engine["num_engines"], spec.backend, spec.model)
+        pool = EnginePool(spec, self.ray_address)
+        self.own.append(pool)
+        return pool
+
+    def close(self) -> None:
+        for pool in self.own:
+            pool.close()
+        self.own = []
+
+
 def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress: bool = True) -> BuildResult:
     """Run a whole build. `pool` may be an existing EnginePool (tests and notebooks reuse one engine)."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-    if recipe.teacher.backend == "openai" and pool is None:
-        api_key(recipe.teacher)   # a missing secret is bad input (RecipeError): say so before any work starts
-    book = load_rulebook(recipe.rulebook_path)
+    if pool is None or not pool.serves(recipe.teacher):
+        for spec, where in ((recipe.teacher, "teacher"), (recipe.judge_teacher, "judge.teacher")):
+            if spec.backend == "openai" and (recipe.needs_judge or where == "teacher"):
+                api_key(spec, where)   # a missing secret is bad input (RecipeError): say so before any work
+    book = replace(load_rulebook(recipe.rulebook_path), retrieval=dict(recipe.retrieval))
     templates = Templates.load(recipe.template_paths)
     inputs = input_hashes(recipe)
     recipe_hash, build_id = build_identity(recipe, book.sha256, templates, inputs)
@@ -88,56 +117,77 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     prompts, report = load_prompts(recipe, book)
     log.info("sources: %d rows read, %d skipped, %d prompts used", report.read, sum(report.skipped.values()),
              report.used)
+    prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
-    requests = build_requests(recipe, prompts, book, templates, revision)
     store = RawStore(cache_dir(recipe))
-    pending = len({r.id for r in requests} - store.done_ids())
-    own_pool = None
-    if pending and pool is None:
-        from .generate.pool import EnginePool
-        log.info("starting %d %s engine(s) for %s", recipe.teacher.engine["num_engines"], recipe.teacher.backend,
-                 recipe.teacher.model)
-        pool = own_pool = EnginePool(recipe.teacher, recipe.ray_address)
-    if pending and not pool.serves(recipe.teacher):
-        raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
+    pools = _Pools(pool, recipe.ray_address)
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
-    try:
-        stats = run_generation(pool, requests, book, store, progress=progress, max_consecutive_failures=limit) \
-            if pending else GenerationStats(requested=len(requests), cached=len(requests))
-    finally:
-        if own_pool is not None:
-            own_pool.close()
+    totals = GenerationStats()
 
-    wanted = {r.id for r in requests}
-    records = [r for r in store.load() if r.id in wanted]
-    if len(records) != len(wanted):
-        raise BuildError(f"{len(wanted) - len(records)} requests have no record in {store.folder}")
-    outcomes = apply_filters(records, recipe.filters)
+    def generate(requests: list) -> list:
+        """Generate what the cache lacks; return the records of these requests."""
+        pending = len({r.id for r in requests} - store.done_ids())
+        if pending:
+            gen_pool = pools.get(recipe.teacher) if pool is None else pool
+            if not gen_pool.serves(recipe.teacher):
+                raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
+            stats = run_generation(gen_pool, requests, book, store, progress=progress,
+                                   max_consecutive_failures=limit)
+        else:
+            stats = GenerationStats(requested=len(requests), cached=len(requests))
+        totals.merge(stats)
+        wanted = {r.id for r in requests}
+        records = store.load_ids(wanted)
+        if len(records) != len(wanted):
+            raise BuildError(f"{len(wanted) - len(records)} requests have no record in {store.folder}")
+        return records
+
+    def more_samples(first: list, k: int) -> list:
+        extra = [req for r in first for req in build_requests(recipe, [r.prompt], book, templates, revision,
+                                                              sample=k, modes=(r.mode,))]
+        return generate(extra)
+
+    try:
+        records = generate(build_requests(recipe, prompts, book, templates, revision))
+        rs = resample(records, recipe.reasoning_samples, recipe.filters, more_samples)
+        records = sorted(rs.chosen, key=lambda r: r.id)
+        judge = JudgeStages(recipe, book, pools, recipe.output_dir / recipe.name / "judge-cache", progress)
+        labels = judge.refusal_labels(records) if recipe.refusal_classifier == "llm" else None
+        outcomes = apply_filters(records, recipe.filters, labels)
+        scores = judge.rubric(outcomes) if recipe.judge["enabled"] else {}
+    finally:
+        pools.close()
+    balance_drops = apply_consult_balance(outcomes, recipe.consult_balance)
     kept = [o for o in outcomes if o.kept]
     exact = recipe.dedupe["exact"]
     dd = exact_dedupe([o.record for o in kept], key=exact["key"], enabled=exact["enabled"])
-    funnel = build_funnel(report, list(recipe.modes), outcomes, dd.duplicate_of)
+    funnel = build_funnel(report, list(recipe.modes), outcomes, dd.duplicate_of, categories=category_counts,
+                          resampling=rs.summary())
     if errs := funnel.check():
         raise BuildError("funnel does not add up: " + "; ".join(errs))
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
-    rows = [training_row(o, dd.cluster[o.record.id], ctx) for o in kept if o.record.id not in dd.duplicate_of]
+    rows = [training_row(o, dd.cluster[o.record.id], ctx, scores.get(o.record.id))
+            for o in kept if o.record.id not in dd.duplicate_of]
     _validate_rows(rows)
     rejects = [(o, o.stage, o.reason, None) for o in outcomes if not o.kept]
     rejects += [(o, "exact_duplicate", "same_normalised_text", dd.duplicate_of[o.record.id])
                 for o in kept if o.record.id in dd.duplicate_of]
     teacher = _teacher_info(records, recipe, revision)
-    generation = stats.summary()
+    generation = totals.summary()
+    quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
+               "refusal_classifier": recipe.refusal_classifier, "retrieval": retrieval_method(recipe.retrieval),
+               "tokens": token_stats(outcomes, dd.duplicate_of)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),
-        recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe,
+        recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
         shard_files=["data/" + n for n in shard_names(len(rows), recipe.publish["num_shards"])])
     publish(build_dir, Publication(
         rows=rows, rejects=rejects, row_schema=ROW_SCHEMA, num_shards=recipe.publish["num_shards"], card=card,
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
-        metrics={"funnel": funnel.to_dict(), "generation": generation}))
-    return BuildResult(build_dir=build_dir, funnel=funnel, generation=stats)
+        metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
+    return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)
 
 
 def _teacher_info(records, recipe: Recipe, revision: str | None) -> dict:

@@ -9,10 +9,13 @@ from .filters import FilterOutcome
 from .records import KINDS
 from .sources import SourceReport
 
-STAGES = ("failed", "truncated", "invalid_structure", "wrong_refusal", "wrong_answer", "exact_duplicate", "final")
+STAGES = ("failed", "truncated", "invalid_structure", "ungrounded_citation", "wrong_refusal", "wrong_answer",
+          "judge_rejected", "consult_balance", "exact_duplicate", "final")
 STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
-                "invalid_structure": "invalid structure", "wrong_refusal": "wrong refusal behaviour",
-                "wrong_answer": "wrong answer", "exact_duplicate": "exact duplicate", "final": "final"}
+                "invalid_structure": "invalid structure", "ungrounded_citation": "cites rules it was not given",
+                "wrong_refusal": "wrong refusal behaviour", "wrong_answer": "wrong answer",
+                "judge_rejected": "below judge thresholds", "consult_balance": "dropped for consult balance",
+                "exact_duplicate": "exact duplicate", "final": "final"}
 
 
 @dataclass
@@ -26,7 +29,12 @@ class Funnel:
     stages: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     by_mode_kind: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    reasons_by_mode_kind: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # "stage:reason"
     consult: dict[str, dict[str, float]] = field(default_factory=dict)   # generated|final -> kind -> rate
+    consult_by_category: dict[str, dict[str, float]] = field(default_factory=dict)  # generated|final -> cat
+    tool_errors: dict[str, int] = field(default_factory=dict)            # error kind -> calls (all traces)
+    categories: dict[str, int] = field(default_factory=dict)             # how prompts got their category
+    resampling: dict[str, int] = field(default_factory=dict)             # rejection sampling of reasoning
     malformed_tool_calls: int = 0
 
     def check(self) -> list[str]:
@@ -50,34 +58,52 @@ class Funnel:
         return self.__dict__.copy()
 
 
-def _consult_rates(outcomes: list[FilterOutcome]) -> dict[str, float]:
-    by_kind: dict[str, list[bool]] = defaultdict(list)
+def consulted(record) -> bool:
+    """The teacher consulted the rules: at least one tool call that got rules (or a no-match answer) back."""
+    return any(not t.error for t in record.tools)
+
+
+def consult_rates(outcomes: list[FilterOutcome], by: str = "kind") -> dict[str, float]:
+    """Share of adaptive traces that consulted the rules, by prompt kind or category."""
+    groups: dict[str, list[bool]] = defaultdict(list)
     for o in outcomes:
         if o.record.request.mode == "adaptive" and o.record.status == "ok":
-            by_kind[o.record.request.prompt.kind].append(any(not t.error for t in o.record.tools))
-    return {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items()) if v}
+            p = o.record.request.prompt
+            groups[p.kind if by == "kind" else (p.category or "none")].append(consulted(o.record))
+    return {k: round(sum(v) / len(v), 4) for k, v in sorted(groups.items()) if v}
 
 
 def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOutcome],
-                 duplicate_of: dict[str, str]) -> Funnel:
+                 duplicate_of: dict[str, str], categories: dict[str, int] | None = None,
+                 resampling: dict[str, int] | None = None) -> Funnel:
     f = Funnel(prompts_read=report.read, prompts_skipped=dict(sorted(report.skipped.items())),
                prompts_not_sampled=report.not_sampled, prompts_used=report.used, modes=list(modes),
-               requests=len(outcomes))
+               requests=len(outcomes), categories=dict(categories or {}), resampling=dict(resampling or {}))
     stages, reasons = Counter(), defaultdict(Counter)
     cells = {m: {k: Counter() for k in KINDS} for m in modes}
+    cell_reasons = {m: {k: Counter() for k in KINDS} for m in modes}
+    tool_errors: Counter = Counter()
     for o in outcomes:
         stage, reason = (o.stage, o.reason) if not o.kept else (
             ("exact_duplicate", "same_normalised_text") if o.record.id in duplicate_of else ("final", None))
+        mode, kind = o.record.request.mode, o.record.request.prompt.kind
         stages[stage] += 1
         if reason:
             reasons[stage][reason] += 1
-        cells[o.record.request.mode][o.record.request.prompt.kind][stage] += 1
-        f.malformed_tool_calls += sum(t.error == "malformed_tool_call" for t in o.record.tools)
+            cell_reasons[mode][kind][f"{stage}:{reason}"] += 1
+        cells[mode][kind][stage] += 1
+        tool_errors.update(t.error for t in o.record.tools if t.error)
+    f.malformed_tool_calls = tool_errors.get("malformed_tool_call", 0)
+    f.tool_errors = dict(sorted(tool_errors.items()))
     f.stages = {s: stages.get(s, 0) for s in STAGES}
     f.reasons = {s: dict(sorted(c.items())) for s, c in reasons.items()}
     f.by_mode_kind = {m: {k: {s: c.get(s, 0) for s in STAGES} for k, c in kinds.items()} for m, kinds in cells.items()}
+    f.reasons_by_mode_kind = {m: {k: dict(sorted(c.items())) for k, c in kinds.items() if c}
+                              for m, kinds in cell_reasons.items()}
     final = [o for o in outcomes if o.kept and o.record.id not in duplicate_of]
-    f.consult = {"generated": _consult_rates(outcomes), "final": _consult_rates(final)}
+    f.consult = {"generated": consult_rates(outcomes), "final": consult_rates(final)}
+    f.consult_by_category = {"generated": consult_rates(outcomes, "category"),
+                             "final": consult_rates(final, "category")}
     return f
 
 
@@ -95,4 +121,9 @@ def funnel_table(f: Funnel) -> str:
         for reason, n in f.reasons.get(s, {}).items():
             lines.append(f"{'      ' + reason:<36}{n:>8}")
     lines.append(f"{'final rows':<36}{f.stages['final']:>8}")
+    if f.tool_errors:
+        lines.append("tool calls answered with an error: " + ", ".join(f"{k} {v}" for k, v in f.tool_errors.items()))
+    for when in ("generated", "final"):
+        if f.consult.get(when):
+            lines.append(f"consult rate ({when}): " + ", ".join(f"{k} {v:.2f}" for k, v in f.consult[when].items()))
     return "\n".join(lines)

@@ -18,6 +18,7 @@ class Prompt:
     category: str | None
     source: str
     reference: str | None = None
+    category_source: str | None = None   # "embedding" when the category was inferred, not given by the source
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Request:
     guard: dict[str, str] | None            # regexes: {"answer": ..., "tool_or_answer": ...}
     max_tool_calls: int
     tool_categories: list[str]
+    sample: int = 0                         # rejection-sampling index (0 = the first sample)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

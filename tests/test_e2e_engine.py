@@ -74,3 +74,24 @@ def test_engine_rebuild_uses_only_the_cache(result, engine_recipe, engine_pool):
     again = build(engine_recipe, pool=engine_pool, force=True, progress=False)
     assert again.generation.generated == 0 and again.generation.cached == 24
     assert {p.name: p.read_bytes() for p in (again.build_dir / "data").iterdir()} == before
+
+
+def test_llm_judge_and_llm_refusal_classifier_on_the_real_engine(result, engine_recipe, engine_pool):
+    import yaml
+
+    data = yaml.safe_load(engine_recipe.read_text())
+    data.update(refusal_classifier="llm",
+                judge={"enabled": True, "thresholds": {"safety": 1, "rule_relevance": 1, "reasoning": 1}})
+    path = engine_recipe.parent / "judged.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    res = build(path, pool=engine_pool, progress=False)
+    assert res.generation.generated == 0            # the traces come from the generation cache
+    f = res.funnel
+    assert f.check() == [] and f.requests == 24
+    quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]
+    # the output regex makes every judge reply parse on the engine: no failures, one call per record
+    assert quality["judge"]["refusal"]["failures"] == 0 and quality["judge"]["refusal"]["calls"] > 0
+    assert quality["judge"]["rubric"]["failures"] == 0
+    rows = load_dataset("parquet", data_files=str(res.build_dir / "data" / "*.parquet"), split="train").to_list()
+    assert len(rows) == f.stages["final"]
+    assert all(r["judge"] and 1 <= r["judge"]["safety"] <= 5 and r["response_type"] for r in rows)

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from pipeline.filters import apply_filters
@@ -6,12 +9,15 @@ from pipeline.filters.refusal_classifier import classify_response
 from pipeline.generate.protocol import parse_turn
 from pipeline.records import Prompt, RawRecord, Request, ToolExchange
 
-ON = {"structure": True, "refusal": True, "correctness": True}
+ON = {"structure": True, "citations": True, "refusal": True, "correctness": True}
+SYSTEM = {"role": "system", "content": "Follow these rules:\n[general.1] Help.\n[weapons.1] No weapons."}
+DATA = Path(__file__).parent / "data"
 
 
 def rec(kind, *texts, mode="explicit", finish="stop", status="ok", reference=None, tools=()):
     prompt = Prompt(id="p", text="q", kind=kind, category=None, source="s", reference=reference)
-    req = Request(id="r" + str(hash(texts) % 1000), prompt=prompt, mode=mode, messages=[], sampling={}, guard=None,
+    req = Request(id="r" + str(hash(texts) % 1000), prompt=prompt, mode=mode,
+                  messages=[SYSTEM] if mode == "explicit" else [], sampling={}, guard=None,
                   max_tool_calls=1, tool_categories=[])
     turns = [parse_turn(t, finish, 1, 1) for t in texts]
     return RawRecord(id=req.id, request=req, status=status, error=None if status == "ok" else "boom",
@@ -28,7 +34,7 @@ OK_ANSWER = "<think>\nSafe.\nDecision: comply\n</think>\nUse kill -9 with the pr
 
 def test_kept_records_pass_every_applicable_filter():
     o = outcome(rec("harmful", OK_REFUSAL))
-    assert o.kept and o.verdicts == {"structure": "pass", "refusal": "pass", "correctness": "n/a"}
+    assert o.kept and o.verdicts == {"structure": "pass", "citations": "pass", "refusal": "pass", "correctness": "n/a"}
     assert outcome(rec("benign", OK_ANSWER)).kept
 
 
@@ -45,7 +51,14 @@ def test_kept_records_pass_every_applicable_filter():
     (rec("harmful", '<think>x</think><tool_call>{"name": "consult_safety_rules", "arguments": {"category": "z"}}'
          '</tool_call>', OK_REFUSAL, mode="adaptive",
          tools=[ToolExchange("c1", "consult_safety_rules", {"category": "z"}, "Error", [], "unknown_category")]),
-     "invalid_structure", "tool_error_unknown_category"),
+     "ungrounded_citation", "cited_rule_not_retrieved"),   # the call failed, so [weapons.1] was never seen
+    (rec("harmful", '<think>x</think>\nI refuse.<tool_call>{"name": "consult_safety_rules", "arguments": '
+         '{"category": "weapons"}}</tool_call>', OK_REFUSAL, mode="adaptive",
+         tools=[ToolExchange("c1", "consult_safety_rules", {"category": "weapons"}, "[weapons.1] x", ["weapons.1"],
+                             None)]), "invalid_structure", "tool_call_after_answer"),
+    (rec("harmful", OK_REFUSAL + '\n<tool_call>{"name": "consult_safety_rules", "arguments": {}}</tool_call>'),
+     "invalid_structure", "tool_call_in_explicit_mode"),
+    (rec("harmful", OK_REFUSAL.replace("[weapons.1]", "[drugs.3]")), "ungrounded_citation", "cited_rule_not_given"),
     (rec("harmful", OK_ANSWER), "wrong_refusal", "harmful_complied"),
     (rec("benign", OK_REFUSAL), "wrong_refusal", "benign_refused"),
     (rec("benign", OK_REFUSAL.replace("that.", "that. " + "But here is a long list of other things to try. " * 5)),
@@ -94,3 +107,51 @@ def test_answer_matching(answer, reference, expected):
 
 def test_extract_final_prefers_hashes_then_boxed():
     assert extract_final("1 2 \\boxed{3} 4") == "3" and extract_final("#### 9 \\boxed{3}") == "9"
+
+
+def adaptive_refusal(tool_error=None, rule_ids=("weapons.1",)):
+    call = '<think>x</think><tool_call>{"name": "consult_safety_rules", "arguments": {"category": "weapons"}}</tool_call>'
+    tool = ToolExchange("c1", "consult_safety_rules", {"category": "weapons"}, "rules", list(rule_ids), tool_error)
+    return rec("harmful", call, OK_REFUSAL.replace("Breaks", "Per"), mode="adaptive", tools=[tool])
+
+
+def test_citations_of_retrieved_rules_pass_and_tool_errors_do_not_reject_on_their_own():
+    assert outcome(adaptive_refusal()).kept
+    # An error result followed by a sound answer that cites nothing is judged on what followed: kept.
+    r = adaptive_refusal(tool_error="unknown_category", rule_ids=())
+    r.turns[-1] = parse_turn("<think>\nNo rules came back; this is harmful.\nDecision: refuse\n</think>\n"
+                             "I can't help with that.", "stop", 1, 1)
+    assert outcome(r).kept
+
+
+def test_llm_labels_replace_the_phrase_classifier_and_a_missing_label_never_passes():
+    r = rec("harmful", OK_REFUSAL)
+    assert apply_filters([r], ON, labels={r.id: "comply"})[0].reason == "harmful_complied"
+    assert apply_filters([r], ON, labels={r.id: "safe_complete"})[0].kept
+    assert apply_filters([r], ON, labels={})[0].reason == "classifier_failed"
+
+
+def _labelled(name):
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+
+
+def test_labelled_set_is_balanced_and_large_enough():
+    rows = _labelled("refusal_labelled.jsonl")
+    counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("comply", "refuse", "safe_complete")}
+    assert len(rows) >= 150 and min(counts.values()) == max(counts.values())
+
+
+@pytest.mark.parametrize("name", ["refusal_labelled.jsonl", "refusal_heldout.jsonl"])
+def test_refusal_classifier_accuracy_on_our_labelled_sets(name):
+    rows = _labelled(name)
+    correct = sum(classify_response(r["text"]) == r["label"] for r in rows)
+    assert correct / len(rows) >= 0.9, f"{correct}/{len(rows)}"
+
+
+@pytest.mark.parametrize("answer, reference, expected", [
+    ("\\boxed{\\frac{3}{4}}", "0.75", True), ("\\boxed{42 \\text{ apples}}", "42", True),
+    ("answer: −5", "-5", True), ("#### $1,200.00", "1200", True), ("That is 50%.", "50", True),
+    ("The answer is 7 cm", "Working... #### 7", True), ("#### 7", "Working... #### 8", False),
+])
+def test_answer_formats(answer, reference, expected):
+    assert answers_match(answer, reference) is expected

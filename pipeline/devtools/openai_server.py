@@ -26,10 +26,31 @@ def _draw(key: str) -> float:
     return int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / float(1 << 48)
 
 
+def judge_reply(system: str, user: str) -> str | None:
+    """Replies to the pipeline's judge prompts (None for other prompts). A conversation containing JUDGE_GARBAGE
+    gets a reply no parser accepts, so tests can watch judge retries and failures."""
+    if "You grade one training example" not in system and "You label an assistant's answer" not in system:
+        return None
+    if "JUDGE_GARBAGE" in user:
+        return "Hmm, hard to say."
+    request, _, rest = user.partition("\n\n")
+    answer = re.split(r"(?i)answer:\n", rest)[-1]
+    from ..filters.refusal_classifier import classify_response
+
+    label = classify_response(answer)
+    if "You label" in system:
+        return {"comply": "comply", "refuse": "refuse", "safe_complete": "partial"}[label]
+    fits = (label != "comply") == bool(_HARMFUL.search(request))
+    return json.dumps({"safety": 5 if fits else 1, "rule_relevance": 4, "reasoning": 4})
+
+
 def scripted_reply(messages: list[dict[str, Any]]) -> tuple[str, dict | None]:
     """(text, tool call or None) for a conversation, following the trace protocol."""
     user = next((m.get("content") or "" for m in messages if m["role"] == "user"), "")
     system = messages[0].get("content") or "" if messages and messages[0]["role"] == "system" else ""
+    judged = judge_reply(system, user)
+    if judged is not None:
+        return judged, None
     got_rules = any(m["role"] == "tool" or "<tool_response>" in (m.get("content") or "") for m in messages[1:])
     harmful = bool(_HARMFUL.search(user))
     if "consult_safety_rules" in system and harmful and not got_rules:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..records import RawRecord
+from .citations import CitationFilter
 from .correctness import CorrectnessFilter
 from .refusal import RefusalFilter
 from .structure import StructureFilter, is_truncated
 
-FILTERS = (StructureFilter(), RefusalFilter(), CorrectnessFilter())
+FILTER_NAMES = ("structure", "citations", "refusal", "correctness")
 
 
 @dataclass
@@ -18,21 +19,22 @@ class FilterOutcome:
     verdicts: dict[str, str] = field(default_factory=dict)
     stage: str | None = None        # funnel stage of the rejection; None when kept
     reason: str | None = None
+    response_type: str | None = None   # comply | refuse | safe_complete, from the recipe's classifier
 
     @property
     def kept(self) -> bool:
         return self.stage is None
 
 
-def _check(record: RawRecord, enabled: dict[str, bool]) -> FilterOutcome:
-    out = FilterOutcome(record=record, verdicts={f.name: "not_reached" for f in FILTERS})
+def _check(record: RawRecord, enabled: dict[str, bool], filters) -> FilterOutcome:
+    out = FilterOutcome(record=record, verdicts={f.name: "not_reached" for f in filters})
     if record.status != "ok":
         out.stage, out.reason = "failed", (record.error or "failed")
         return out
     if is_truncated(record):
         out.stage, out.reason = "truncated", "finish_reason_length"
         return out
-    for f in FILTERS:
+    for f in filters:
         if not enabled.get(f.name, True):
             out.verdicts[f.name] = "off"
             continue
@@ -48,5 +50,14 @@ def _check(record: RawRecord, enabled: dict[str, bool]) -> FilterOutcome:
     return out
 
 
-def apply_filters(records: list[RawRecord], enabled: dict[str, bool]) -> list[FilterOutcome]:
-    return [_check(r, enabled) for r in records]
+def apply_filters(records: list[RawRecord], enabled: dict[str, bool],
+                  labels: dict[str, str | None] | None = None) -> list[FilterOutcome]:
+    """`labels` (record id -> comply/refuse/safe_complete, None when the judge failed) replace the phrase
+    classifier when the recipe uses the LLM variant."""
+    refusal = RefusalFilter(labels)
+    filters = (StructureFilter(), CitationFilter(), refusal, CorrectnessFilter())
+    outs = [_check(r, enabled, filters) for r in records]
+    for o in outs:
+        if o.record.status == "ok" and o.record.final is not None:
+            o.response_type = refusal.label(o.record)
+    return outs

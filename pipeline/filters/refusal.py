@@ -11,9 +11,19 @@ from .refusal_classifier import classify_response
 class RefusalFilter(Filter):
     name, stage = "refusal", "wrong_refusal"
 
+    def __init__(self, labels: dict[str, str | None] | None = None):
+        self.labels = labels   # from the LLM classifier; None -> the phrase classifier
+
+    def label(self, record: RawRecord) -> str | None:
+        if self.labels is not None:
+            return self.labels.get(record.id)
+        return classify_response(record.final.answer or "")
+
     def check(self, record: RawRecord) -> str | None:
         kind = record.request.prompt.kind
-        rtype = classify_response(record.final.answer or "")
+        rtype = self.label(record)
+        if rtype is None:
+            return "classifier_failed"   # the LLM classifier gave no label after its retries: never a pass
         if kind == "harmful" and rtype == "comply":
             return "harmful_complied"
         if kind != "harmful" and rtype != "comply":

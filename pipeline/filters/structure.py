@@ -16,20 +16,23 @@ class StructureFilter(Filter):
         final = record.final
         if final is None:
             return "no_turns"
-        if final.parse_error:
+        if final.parse_error and final.parse_error != "malformed_tool_call":
             return final.parse_error
         if not final.reasoning:
             return "empty_reasoning"
-        if final.tool_call is not None:
+        if final.tool_call is not None or final.parse_error == "malformed_tool_call":
             return "tool_call_in_explicit_mode" if record.request.mode == "explicit" else "tool_call_limit_exceeded"
         if not (final.answer or "").strip():
             return "empty_answer"
+        if "<tool_call>" in final.answer or "</tool_call>" in final.answer:
+            return "tool_call_after_answer"
+        if any((t.answer or "").strip() for t in record.turns[:-1]):
+            return "tool_call_after_answer"   # an earlier turn answered the user and then called the tool
         calls = [t for t in record.turns[:-1] if t.tool_call is not None or t.parse_error == "malformed_tool_call"]
         if len(calls) != len(record.tools):
             return "unanswered_tool_call"
-        for tool in record.tools:   # counted, not hidden: a weak teacher's bad calls end up here
-            if tool.error:
-                return f"tool_error_{tool.error}"
+        # A call that got an error result (bad JSON, unknown tool or category, missing arguments) is kept in the
+        # trace and counted in the funnel; the trace is judged on what the teacher did after it.
         if any(not t.reasoning for t in record.turns):
             return "empty_reasoning"
         return None

@@ -23,14 +23,14 @@ def ensure_ray(address: str | None = None) -> None:
                  ignore_reinit_error=True, log_to_driver=True, logging_level="WARNING")
 
 
-def api_key(teacher: TeacherSpec) -> Secret | None:
+def api_key(teacher: TeacherSpec, where: str = "teacher") -> Secret | None:
     """The endpoint's API key from the environment variable the recipe names (None when it names none)."""
     name = (teacher.api or {}).get("api_key_env")
     if not name:
         return None
     value = os.environ.get(name)
     if not value:
-        raise RecipeError([("teacher.api.api_key_env", f"environment variable {name} is not set")])
+        raise RecipeError([(f"{where}.api.api_key_env", f"environment variable {name} is not set")])
     return Secret(value)
 
 

@@ -56,8 +56,11 @@ def guard_regexes(spec: GuardSpec, kind: str, categories: list[str]) -> dict[str
         decided = f"Decision: (refuse|safe_complete|comply)\\n{THINK_CLOSE}\\n{body}"
     answer = f"{THINK_OPEN}\\n{text}\\n{decided}"
     cats = "|".join(regex_escape(c) for c in categories)
-    call = (f'{THINK_CLOSE}\\n{CALL_OPEN}\\{{"name": "{TOOL_NAME}", "arguments": '
-            f'\\{{"category": "({cats})"\\}}\\}}{CALL_CLOSE}')
+    # Arguments: a category, a short query, or both (the tool's schema allows all three).
+    category, query = f'"category": "({cats})"', '"query": "[^"\\\\<>\\n]{3,120}"'
+    args = f"({category}|{query}|{category}, {query})"
+    call = f'{THINK_CLOSE}\\n{CALL_OPEN}\\{{"name": "{TOOL_NAME}", "arguments": \\{{{args}\\}}\\}}{CALL_CLOSE}'
+
     tool_or_answer = f"{THINK_OPEN}\\n{text}\\n({decided}|{call})"
     return {"answer": answer, "tool_or_answer": tool_or_answer}
 
@@ -81,6 +84,7 @@ def parse_turn(text: str, finish_reason: str, prompt_tokens: int, completion_tok
         turn.decision = m.group(1).lower()
     rest = body[close + len(THINK_CLOSE):].strip()
     if CALL_OPEN in rest:
+        lead = rest[:rest.index(CALL_OPEN)].strip()   # answer text before a call: the call came after an answer
         start = rest.index(CALL_OPEN) + len(CALL_OPEN)
         end = rest.find(CALL_CLOSE, start)
         if end < 0:
@@ -90,8 +94,8 @@ def parse_turn(text: str, finish_reason: str, prompt_tokens: int, completion_tok
         if turn.tool_call is None:
             turn.parse_error = "malformed_tool_call"
         trailing = rest[end + len(CALL_CLOSE):].strip()
-        if trailing:
-            turn.answer = trailing  # text after a call is kept so the filter can see it
+        if lead or trailing:
+            turn.answer = "\n".join(t for t in (lead, trailing) if t)  # kept so the structure filter sees it
         return turn
     turn.answer = rest
     return turn

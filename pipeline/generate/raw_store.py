@@ -42,6 +42,10 @@ class RawStore:
             pq.write_table(table, tmp)
         return path
 
+    def load_ids(self, ids: set[str]) -> list[RawRecord]:
+        """Records for the given ids only (what one stage asked for), with load()'s precedence."""
+        return [r for r in self.load() if r.id in ids]
+
     def load(self) -> list[RawRecord]:
         """All records, one per id (the first success wins, else the last failure), sorted by id so later
         stages do not depend on completion order."""

@@ -39,6 +39,13 @@ class GenerationStats:
     def traces_per_second(self) -> float:
         return self.generated / self.wall_seconds if self.wall_seconds else 0.0
 
+    def merge(self, other: "GenerationStats") -> None:
+        """Add another run's figures (a build generates in rounds: first samples, then resamples)."""
+        for k in ("requested", "cached", "generated", "failed", "retries", "prompt_tokens", "completion_tokens",
+                  "wall_seconds"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.latencies.extend(other.latencies)
+
     def add(self, records: list[RawRecord]) -> None:
         self.generated += len(records)
         for r in records:

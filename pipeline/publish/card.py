@@ -24,7 +24,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[str, Any], teacher: dict[str, Any],
                 sampling: dict[str, Any], guard: dict[str, Any], rulebook: dict[str, Any], recipe_hash: str,
-                build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: list[str]) -> str:
+                build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: list[str],
+                quality: dict[str, Any] | None = None) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
     final = funnel.stages["final"]
@@ -44,6 +45,17 @@ def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[st
     consult_rows = [[k, funnel.consult["generated"].get(k, "-"), funnel.consult["final"].get(k, "-")]
                     for k in ("harmful", "benign", "reasoning")]
     skipped = ", ".join(f"{r}: {n}" for r, n in funnel.prompts_skipped.items()) or "none"
+    quality = quality or {}
+    cell_reason_rows = [[m, k, r, n] for m, kinds in funnel.reasons_by_mode_kind.items()
+                        for k, reasons in kinds.items() for r, n in reasons.items()]
+    cat_rows = [[c, funnel.consult_by_category.get("generated", {}).get(c, "-"),
+                 funnel.consult_by_category.get("final", {}).get(c, "-")]
+                for c in funnel.consult_by_category.get("generated", {})]
+    token_rows = [[m, k, c["traces"], c["kept"], c["keep_rate"], c["completion_tokens"], c["tokens_per_kept"] or "-"]
+                  for m, kinds in quality.get("tokens", {}).items() for k, c in kinds.items()]
+    tool_errors = ", ".join(f"{k}: {v}" for k, v in funnel.tool_errors.items()) or "none"
+    categories = ", ".join(f"{k}: {v}" for k, v in funnel.categories.items()) or "-"
+    judge = quality.get("judge", {})
     body = f"""
 # {name}
 
@@ -73,12 +85,33 @@ Adaptive rows carry the offered tool schema as JSON in `tools`.
 
 {_table(["mode", "kind", "requested", "final"] + [STAGE_LABELS[s] for s in STAGES[:-1]], cell_rows)}
 
+### Rejections by reason, per mode and prompt kind
+
+{_table(["mode", "kind", "stage:reason", "traces"], cell_reason_rows) if cell_reason_rows else "None."}
+
 ### Rule consultation (adaptive mode)
 
-Share of adaptive traces that called `consult_safety_rules`, per prompt kind. Malformed tool calls seen:
-{funnel.malformed_tool_calls}.
+Share of adaptive traces that consulted the rules (a `consult_safety_rules` call that returned rules), per prompt
+kind and per category, before the filters (generated) and in the dataset (final). Tool calls answered with an
+error (the trace was kept or rejected on what followed): {tool_errors}. Consult-balance drops:
+{json.dumps(quality.get("consult_balance_drops", {}))}. Free-text queries answered by
+{quality.get("retrieval", "-")} retrieval.
 
 {_table(["kind", "generated", "final"], consult_rows)}
+
+{_table(["category", "generated", "final"], cat_rows) if cat_rows else ""}
+
+### Cost per kept row
+
+{_table(["mode", "kind", "traces", "kept", "keep rate", "completion tokens", "tokens per kept row"], token_rows)
+ if token_rows else "-"}
+
+### Quality checks
+
+- Refusal classifier: {quality.get("refusal_classifier", "phrases")}.
+- Prompt categories: {categories}.
+- Rejection sampling of reasoning prompts: {json.dumps(funnel.resampling) if funnel.resampling else "off"}.
+- LLM judge: {json.dumps(judge) if judge else "off"}.
 
 ## How it was made
 
@@ -101,8 +134,8 @@ The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of eve
 ## Intended use and limitations
 
 For supervised fine-tuning of reasoning models on safety behaviour and for research on adaptive rule
-consultation. Rows passed automatic filters only (structure, a phrase-based refusal classifier, numeric answer
-match); no human reviewed them. A format guard, when on, forces the trace *shape* with constrained decoding; it
+consultation. Rows passed automatic filters only (structure, rule citations, a refusal classifier, numeric answer
+match and, when on, an LLM judge); no human reviewed them. A format guard, when on, forces the trace *shape* with constrained decoding; it
 does not make the content right. A small teacher writes fluent but often wrong or unhelpful text: read the funnel
 above before training on this data.
 

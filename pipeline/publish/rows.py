@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..filters import FilterOutcome
+from ..filters import FILTER_NAMES, FilterOutcome
 from ..filters.answers import answers_match
 from ..filters.refusal_classifier import classify_response
 from ..rules import RuleBook, tool_schema
@@ -26,10 +26,12 @@ MESSAGE = pa.struct([
 ])
 ROW_SCHEMA = pa.schema([
     ("id", _STR), ("messages", pa.list_(MESSAGE)), ("mode", _STR), ("prompt_kind", _STR), ("category", _STR),
-    ("source", _STR), ("consulted_rules", pa.bool_()), ("num_tool_calls", pa.int32()),
+    ("category_source", _STR), ("source", _STR), ("consulted_rules", pa.bool_()), ("num_tool_calls", pa.int32()),
     ("rule_ids", pa.list_(_STR)), ("tools", _STR), ("response_type", _STR), ("declared_decision", _STR),
-    ("reference", _STR), ("correct", pa.bool_()),
-    ("verdicts", pa.struct([("structure", _STR), ("refusal", _STR), ("correctness", _STR)])),
+    ("reference", _STR), ("correct", pa.bool_()), ("sample", pa.int32()),
+    ("verdicts", pa.struct([("structure", _STR), ("citations", _STR), ("refusal", _STR), ("correctness", _STR)])),
+    ("judge", pa.struct([("safety", pa.int32()), ("rule_relevance", pa.int32()), ("reasoning", pa.int32()),
+                         ("raw", _STR), ("attempts", pa.int32())])),
     ("dedupe_cluster", _STR),
     ("provenance", pa.struct([
         ("teacher_model", _STR), ("teacher_revision", _STR), ("engine", _STR), ("engine_version", _STR),
@@ -68,7 +70,8 @@ def training_messages(outcome: FilterOutcome) -> list[dict[str, Any]]:
     return msgs
 
 
-def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext) -> dict[str, Any]:
+def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext,
+                 judge: dict[str, Any] | None = None) -> dict[str, Any]:
     rec = outcome.record
     req, prompt = rec.request, rec.request.prompt
     adaptive = req.mode == "adaptive"
@@ -79,14 +82,17 @@ def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext) -> dic
     return {
         "id": rec.id,
         "messages": training_messages(outcome),
-        "mode": req.mode, "prompt_kind": prompt.kind, "category": prompt.category, "source": prompt.source,
+        "mode": req.mode, "prompt_kind": prompt.kind, "category": prompt.category,
+        "category_source": prompt.category_source or ("source" if prompt.category else None), "source": prompt.source,
         "consulted_rules": bool(good_tools), "num_tool_calls": len(rec.tools),
         "rule_ids": list(dict.fromkeys(rule_ids)),
         "tools": canonical_json([tool_schema(ctx.book)]) if adaptive else None,
-        "response_type": classify_response(answer), "declared_decision": rec.final.decision,
+        "response_type": outcome.response_type or classify_response(answer), "declared_decision": rec.final.decision,
         "reference": prompt.reference,
         "correct": answers_match(answer, prompt.reference) if prompt.kind == "reasoning" else None,
-        "verdicts": {k: outcome.verdicts[k] for k in ("structure", "refusal", "correctness")},
+        "sample": req.sample,
+        "verdicts": {k: outcome.verdicts.get(k, "off") for k in FILTER_NAMES},
+        "judge": judge,
         "dedupe_cluster": cluster,
         "provenance": {
             "teacher_model": rec.engine.get("model", ""), "teacher_revision": rec.engine.get("revision"),

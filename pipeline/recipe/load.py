@@ -7,8 +7,10 @@ from typing import Any
 import yaml
 
 from .. import PROJECT_ROOT, PROMPTS_DIR
+from ..rules.retrieval import DEFAULT_RETRIEVAL
 from ..util.schemas import schema_errors
-from .model import DEFAULT_API, DEFAULT_ENGINE, DEFAULT_SAMPLING, GuardSpec, Recipe, SourceSpec, TeacherSpec
+from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_ENGINE, DEFAULT_JUDGE, DEFAULT_SAMPLING, GuardSpec,
+                    Recipe, SourceSpec, TeacherSpec)
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -95,11 +97,15 @@ def load_recipe(path: str | Path) -> Recipe:
     if guard.min_reasoning_chars > guard.max_reasoning_chars:
         errors.append(("format_guard.min_reasoning_chars", "must not exceed max_reasoning_chars"))
 
-    t = data["teacher"]
-    engine = {**DEFAULT_ENGINE, **t.get("engine", {})}
-    sampling = {**DEFAULT_SAMPLING, **t.get("sampling", {})}
-    if sampling["max_tokens"] >= engine["max_model_len"]:
-        errors.append(("teacher.sampling.max_tokens", "must be below teacher.engine.max_model_len"))
+    teacher = _teacher(data["teacher"], "teacher", errors)
+    judge = {**DEFAULT_JUDGE, **{k: v for k, v in data.get("judge", {}).items() if k != "teacher"}}
+    judge["thresholds"] = {**DEFAULT_JUDGE["thresholds"], **data.get("judge", {}).get("thresholds", {})}
+    judge_teacher = _teacher(data["judge"]["teacher"], "judge.teacher", errors) \
+        if "teacher" in data.get("judge", {}) else teacher
+    balance = data.get("adaptive", {}).get("consult_balance", {})
+    for kind, floor in balance.get("min_rate", {}).items():
+        if floor > balance.get("max_rate", {}).get(kind, 1.0):
+            errors.append((f"adaptive.consult_balance.min_rate.{kind}", "must not exceed max_rate for that kind"))
     if errors:
         raise RecipeError(errors)
 
@@ -108,18 +114,31 @@ def load_recipe(path: str | Path) -> Recipe:
     return Recipe(
         path=path, raw=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
         modes=tuple(data["modes"]), rulebook_path=rulebook_path, template_paths=templates,
-        teacher=TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"),
-                            engine=engine, sampling=sampling,
-                            api={**DEFAULT_API, **t["api"]} if "api" in t else None),
+        teacher=teacher,
         guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
         max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
-        filters={"structure": True, "refusal": True, "correctness": True, **data.get("filters", {})},
+        filters={"structure": True, "citations": True, "refusal": True, "correctness": True, **data.get("filters", {})},
         dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})}},
         publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [],
                  **data.get("publish", {})},
         description=data.get("description", ""),
         ray_address=data.get("ray", {}).get("address"),
+        retrieval={**DEFAULT_RETRIEVAL, **data.get("retrieval", {})},
+        classify={**DEFAULT_CLASSIFY, **data.get("classify", {})},
+        consult_balance={"max_rate": dict(balance.get("max_rate", {})), "min_rate": dict(balance.get("min_rate", {}))},
+        reasoning_samples=data.get("reasoning", {}).get("samples", 1),
+        refusal_classifier=data.get("refusal_classifier", "phrases"),
+        judge=judge, judge_teacher=judge_teacher,
     )
+
+
+def _teacher(t: dict[str, Any], where: str, errors: list[tuple[str, str]]) -> TeacherSpec:
+    engine = {**DEFAULT_ENGINE, **t.get("engine", {})}
+    sampling = {**DEFAULT_SAMPLING, **t.get("sampling", {})}
+    if sampling["max_tokens"] >= engine["max_model_len"]:
+        errors.append((f"{where}.sampling.max_tokens", "must be below the engine's max_model_len"))
+    return TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"), engine=engine,
+                       sampling=sampling, api={**DEFAULT_API, **t["api"]} if "api" in t else None)
 
 
 def validate_recipe_file(path: str | Path) -> list[tuple[str, str]]:

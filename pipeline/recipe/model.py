@@ -12,10 +12,13 @@ DEFAULT_ENGINE: dict[str, Any] = {
     "cpus_per_engine": 1, "gpus_per_engine": 0, "batch_size": 32,
 }
 DEFAULT_API: dict[str, Any] = {
-    "api_key_env": None, "native_tools": False, "guard_param": None, "concurrency": 32,
+    "api_key_env": None, "native_tools": False, "guard_param": None, "concurrency": 32, "http_client": "aiohttp",
     "requests_per_minute": None, "tokens_per_minute": None, "timeout_s": 60.0, "max_retries": 6, "backoff_s": 0.5,
     "max_backoff_s": 30.0, "max_invalid_retries": 2, "max_length_retries": 1, "max_consecutive_failures": 50,
 }
+DEFAULT_CLASSIFY: dict[str, Any] = {"method": "embedding", "min_similarity": 0.2, "kinds": ["harmful", "benign"]}
+DEFAULT_JUDGE: dict[str, Any] = {"enabled": False, "thresholds": {"safety": 3, "rule_relevance": 2, "reasoning": 2},
+                                 "max_attempts": 3, "max_tokens": 64}
 DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.7, "top_p": 0.95, "top_k": -1, "max_tokens": 512,
                                     "repetition_penalty": 1.0}
 
@@ -77,6 +80,17 @@ class Recipe:
     publish: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     ray_address: str | None = None
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    classify: dict[str, Any] = field(default_factory=dict)
+    consult_balance: dict[str, dict[str, float]] = field(default_factory=dict)
+    reasoning_samples: int = 1
+    refusal_classifier: str = "phrases"
+    judge: dict[str, Any] = field(default_factory=dict)   # resolved; judge["teacher"] is a TeacherSpec or None
+    judge_teacher: TeacherSpec | None = None              # the teacher behind the judge and the llm classifier
+
+    @property
+    def needs_judge(self) -> bool:
+        return bool(self.judge.get("enabled")) or self.refusal_classifier == "llm"
 
     def resolved(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled, paths absolute) for the lock file and the hash."""

@@ -1,7 +1,7 @@
 """The rule book: categories of safety rules with stable ids. Its file hash is its version in provenance."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -32,6 +32,8 @@ class RuleBook:
     sha256: str
     categories: dict[str, str]            # category -> description
     rules: tuple[Rule, ...]
+    # How the tool answers free-text queries (the recipe's `retrieval` block); set by the build.
+    retrieval: dict = field(default_factory=dict, compare=False)
 
     def rules_for(self, category: str | None) -> list[Rule]:
         return [r for r in self.rules if r.category == category]

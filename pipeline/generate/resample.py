@@ -1,0 +1,56 @@
+"""Rejection sampling for reasoning prompts: up to N samples per prompt and mode, drawn one round at a time and
+only for the prompts still without an acceptable trace, so a prompt the teacher gets right first time costs one
+sample. The first acceptable sample (it passes every filter, answer included) is the one kept; if none is, sample
+0 stands so the funnel reports why that prompt failed. Every sample stays in the generation cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..filters import apply_filters
+from ..records import RawRecord, Request
+
+
+@dataclass
+class Resampling:
+    chosen: list[RawRecord] = field(default_factory=list)
+    extra_samples: int = 0       # samples beyond the first, generated or taken from the cache
+    rescued: int = 0             # prompt x mode pairs whose kept trace is not sample 0
+
+    def summary(self) -> dict[str, int]:
+        return {"extra_samples": self.extra_samples, "rescued": self.rescued}
+
+
+def _slot(req: Request) -> tuple[str, str]:
+    return req.prompt.id, req.mode
+
+
+def resample(records: list[RawRecord], samples: int, filters: dict[str, bool],
+             more: Callable[[list[Request], int], list[RawRecord]]) -> Resampling:
+    """`records` are sample-0 records; `more(requests, sample)` builds, generates and returns the records of
+    sample `sample` for the given sample-0 requests."""
+    out = Resampling()
+    first = {_slot(r.request): r for r in records}
+    best: dict[tuple[str, str], RawRecord] = dict(first)
+
+    def ok(rec: RawRecord) -> bool:
+        return apply_filters([rec], filters)[0].kept
+
+    open_slots = [s for s, r in first.items() if r.request.prompt.kind == "reasoning" and not ok(r)]
+    for k in range(1, samples):
+        if not open_slots:
+            break
+        got = more([first[s].request for s in open_slots], k)
+        out.extra_samples += len(got)
+        still = []
+        by_slot = {_slot(r.request): r for r in got}
+        for s in open_slots:
+            rec = by_slot.get(s)
+            if rec is not None and ok(rec):
+                best[s] = rec
+                out.rescued += 1
+            else:
+                still.append(s)
+        open_slots = still
+    out.chosen = [best[_slot(r.request)] for r in records]
+    return out

@@ -1,0 +1,80 @@
+"""The judge as the build uses it: refusal labels before the filters (when the recipe asks for the LLM
+classifier) and rubric scores after them (when the judge stage is on), with thresholds applied and every
+failure counted."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from ..filters import FilterOutcome
+from ..records import RawRecord
+from .prompts import RUBRIC_ITEMS
+from .stage import JudgeRun, run_judge
+
+
+class JudgeStages:
+    def __init__(self, recipe, book, pools, cache: Path, progress: bool):
+        self.recipe, self.book, self.pools, self.cache, self.progress = recipe, book, pools, cache, progress
+        self.runs: dict[str, JudgeRun] = {}
+
+    def _run(self, task: str, records: list[RawRecord]) -> JudgeRun:
+        if not records:
+            run = JudgeRun()
+        else:
+            spec = self.recipe.judge_teacher
+            run = run_judge(task, records, self.pools.get(spec), spec, self.recipe.judge, self.recipe.seed,
+                            self.book, self.cache, self.progress)
+        self.runs[task] = run
+        return run
+
+    def refusal_labels(self, records: list[RawRecord]) -> dict[str, str | None]:
+        """LLM labels for every finished record with an answer; None where the judge failed."""
+        todo = [r for r in records if r.status == "ok" and r.final is not None and (r.final.answer or "").strip()]
+        run = self._run("refusal", todo)
+        return {rid: v.value for rid, v in run.verdicts.items()}
+
+    def rubric(self, outcomes: list[FilterOutcome]) -> dict[str, dict[str, Any]]:
+        """Score the kept records; reject those below a threshold or with no score. Returns the row field."""
+        kept = [o for o in outcomes if o.kept]
+        run = self._run("rubric", [o.record for o in kept])
+        thresholds = self.recipe.judge["thresholds"]
+        out = {}
+        for o in kept:
+            v = run.verdicts[o.record.id]
+            if v.value is None:
+                o.stage, o.reason = "judge_rejected", "judge_failed"
+                continue
+            out[o.record.id] = {**v.value, "raw": v.raw, "attempts": v.attempts}
+            low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]
+            if low:
+                o.stage, o.reason = "judge_rejected", f"low_{low[0]}"
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {t: r.summary() for t, r in self.runs.items()}
+        rub = self.runs.get("rubric")
+        if rub and rub.verdicts:
+            scored = [v.value for v in rub.verdicts.values() if v.value]
+            out["rubric_means"] = {k: round(fmean(s[k] for s in scored), 3) for k in RUBRIC_ITEMS} if scored else {}
+        if "refusal" in self.runs:
+            out["teacher"] = self.recipe.judge_teacher.model
+        return out
+
+
+def token_stats(outcomes: list[FilterOutcome], duplicate_of: dict[str, str]) -> dict[str, Any]:
+    """Completion tokens per mode and kind: generated, kept, and spent per kept record (the cost of a row)."""
+    cells: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"traces": 0, "kept": 0, "tokens": 0})
+    for o in outcomes:
+        c = cells[(o.record.request.mode, o.record.request.prompt.kind)]
+        c["traces"] += 1
+        c["tokens"] += sum(t.completion_tokens for t in o.record.turns)
+        c["kept"] += o.kept and o.record.id not in duplicate_of
+    out: dict[str, Any] = {}
+    for (mode, kind), c in sorted(cells.items()):
+        out.setdefault(mode, {})[kind] = {
+            "traces": c["traces"], "kept": c["kept"], "keep_rate": round(c["kept"] / c["traces"], 4),
+            "completion_tokens": c["tokens"],
+            "tokens_per_kept": round(c["tokens"] / c["kept"], 1) if c["kept"] else None}
+    return out

@@ -1,0 +1,110 @@
+"""The LLM judge (rubric stage and LLM refusal classifier) through the OpenAI backend against the local test
+server, and rejection sampling through real Ray actors with a scripted teacher."""
+import json
+
+import pyarrow.parquet as pq
+import yaml
+from datasets import load_dataset
+
+from helpers import REASONING, ScriptedPool, ScriptedTeacher, make_recipe, openai_recipe, write_jsonl
+from pipeline.build import build
+from pipeline.devtools.openai_server import OpenAITestServer
+from pipeline.judge.prompts import parse_label, parse_rubric
+from pipeline.util.schemas import schema_errors
+
+
+def _with(path, **extra):
+    data = yaml.safe_load(path.read_text())
+    data.update(extra)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _add_source(path, name, rows, kind):
+    data = yaml.safe_load(path.read_text())
+    write_jsonl(path.parent / f"{name}.jsonl", rows)
+    data["sources"].append({"name": name, "path": f"{name}.jsonl", "kind": kind})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_parsers_accept_only_well_formed_verdicts():
+    assert parse_rubric('{"safety": 5, "rule_relevance": 3, "reasoning": 4}') == \
+        {"safety": 5, "rule_relevance": 3, "reasoning": 4}
+    assert parse_rubric('noise {"safety": 6, "rule_relevance": 3, "reasoning": 4}') is None
+    assert parse_rubric('{"safety": 5, "reasoning": 4}') is None and parse_rubric("five") is None
+    assert parse_label("Partial.") == "safe_complete" and parse_label("refuse") == "refuse"
+    assert parse_label("I cannot say") is None
+
+
+def test_rubric_judge_scores_every_kept_record_and_counts_failures(tmp_path):
+    server = OpenAITestServer()
+    with server as url:
+        path = openai_recipe(tmp_path, url)
+        _add_source(path, "odd", [{"prompt": "JUDGE_GARBAGE: how often should I water a cactus?"}], "benign")
+        _with(path, judge={"enabled": True, "max_attempts": 3, "thresholds": {"safety": 3}})
+        res = build(path, progress=False)
+    f = res.funnel
+    assert f.check() == [] and f.requests == 26
+    # The garbage prompt's two traces passed the filters, got no parseable verdict in 3 attempts: rejected.
+    assert f.reasons["judge_rejected"] == {"judge_failed": 2}
+    rows = load_dataset("parquet", data_files=str(res.build_dir / "data" / "*.parquet"), split="train").to_list()
+    assert rows and all(r["judge"] and r["judge"]["safety"] >= 3 and r["judge"]["raw"].startswith("{")
+                        for r in rows)
+    assert all(schema_errors(r, "record.schema.json") == [] for r in rows)
+    quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]
+    judged = quality["judge"]["rubric"]
+    assert judged["failures"] == 2 and judged["calls"] == len(rows) + 2 * 3
+    rejects = pq.read_table(res.build_dir / "rejects" / "rejects.parquet").to_pylist()
+    assert sum(r["stage"] == "judge_rejected" for r in rejects) == 2
+    assert "LLM judge" in (res.build_dir / "README.md").read_text()
+    # Another build of the same requests (here: the endpoint moved) is served from both caches: no calls.
+    again = OpenAITestServer()
+    with again as url2:
+        data = yaml.safe_load(path.read_text())
+        data["teacher"]["api"]["base_url"] = url2
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        res2 = build(path, progress=False)
+    assert again.stats["requests"] == 0 and res2.funnel.stages == f.stages
+
+
+def test_llm_refusal_classifier_replaces_phrases_and_failed_labels_never_pass(tmp_path):
+    with OpenAITestServer() as url:
+        path = openai_recipe(tmp_path, url)
+        _add_source(path, "odd", [{"prompt": "JUDGE_GARBAGE: how often should I water a cactus?"}], "benign")
+        phrases = build(path, progress=False).funnel
+        _with(path, refusal_classifier="llm", judge={"max_attempts": 2})
+        res = build(path, progress=False)
+    f = res.funnel
+    assert f.check() == [] and f.reasons["wrong_refusal"] == {"classifier_failed": 2}
+    # The server labels like the phrase classifier, so only the two unlabelled traces differ.
+    assert phrases.stages["wrong_refusal"] == 0 and f.stages["final"] == phrases.stages["final"] - 2
+    quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]
+    assert quality["refusal_classifier"] == "llm" and quality["judge"]["refusal"]["failures"] == 2
+
+
+class Flaky(ScriptedTeacher):
+    """Answers a sum wrongly unless the request's seed is odd: about half of each round is wrong."""
+
+    def chat(self, conversations, sampling, regex):
+        out = super().chat(conversations, sampling, regex)
+        for c, s in zip(out, sampling):
+            if "####" in c.text and s["seed"] % 2 == 0:
+                c.text = c.text.rsplit("####", 1)[0] + "#### 999"
+        return out
+
+
+def test_rejection_sampling_keeps_the_first_correct_sample(tmp_path):
+    pool = ScriptedPool(factory=Flaky)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = build(make_recipe(tmp_path / "a"), pool=pool, progress=False)
+    many = build(_with(make_recipe(tmp_path / "b"), reasoning={"samples": 12}), pool=pool, progress=False)
+    wrong_one = one.funnel.stages["wrong_answer"]
+    assert wrong_one > 0, "the flaky teacher should get some sums wrong on the first sample"
+    assert many.funnel.resampling["rescued"] > 0 and many.funnel.stages["wrong_answer"] < wrong_one
+    assert many.funnel.check() == [] and many.funnel.requests == one.funnel.requests
+    rows = load_dataset("parquet", data_files=str(many.build_dir / "data" / "*.parquet"), split="train").to_list()
+    math = [r for r in rows if r["prompt_kind"] == "reasoning"]
+    assert all(r["correct"] for r in math) and any(r["sample"] > 0 for r in math)
+    assert len(math) == 2 * len(REASONING)   # every sum rescued within 12 samples (odd seeds are 1 in 2)
