@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .dedupe import exact_dedupe
+from .dedupe import deduplicate
 from .filters import apply_filters
 from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
@@ -27,13 +27,14 @@ from .publish.card import render_card
 from .publish.lock import input_hashes, lock_data
 from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
-from .publish.shards import shard_names
+from .publish.shards import plan_shards
 from .publish.writer import Publication, clear_published, publish
 from .generate.pool import api_key
 from .recipe import Recipe, load_recipe
 from .rules import load_rulebook, retrieval_method
 from .rules.classify import classify_prompts
 from .sources import load_prompts
+from .sources.decontaminate import decontaminate
 from .util.hashing import sha256_obj
 from .util.schemas import schema_errors
 
@@ -104,7 +105,9 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
             if spec.backend == "openai" and (recipe.needs_judge or where == "teacher"):
                 api_key(spec, where)   # a missing secret is bad input (RecipeError): say so before any work
     book = replace(load_rulebook(recipe.rulebook_path), retrieval=dict(recipe.retrieval))
-    templates = Templates.load(recipe.template_paths)
+    # Judge templates shape judge requests only; keeping them out of the teacher's template hash means editing
+    # the judge prompt does not invalidate a single cached generation.
+    templates = Templates.load({k: v for k, v in recipe.template_paths.items() if not k.startswith("judge_")})
     inputs = input_hashes(recipe)
     recipe_hash, build_id = build_identity(recipe, book.sha256, templates, inputs)
     build_dir = recipe.output_dir / recipe.name / build_id
@@ -117,6 +120,9 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     prompts, report = load_prompts(recipe, book)
     log.info("sources: %d rows read, %d skipped, %d prompts used", report.read, sum(report.skipped.values()),
              report.used)
+    if recipe.decontamination["sets"]:
+        prompts, dropped = decontaminate(prompts, recipe.decontamination)
+        report.skipped.update(dropped)
     prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
     store = RawStore(cache_dir(recipe))
@@ -158,33 +164,30 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     finally:
         pools.close()
     balance_drops = apply_consult_balance(outcomes, recipe.consult_balance)
-    kept = [o for o in outcomes if o.kept]
-    exact = recipe.dedupe["exact"]
-    dd = exact_dedupe([o.record for o in kept], key=exact["key"], enabled=exact["enabled"])
-    funnel = build_funnel(report, list(recipe.modes), outcomes, dd.duplicate_of, categories=category_counts,
+    clusters, duplicate_of = deduplicate(outcomes, recipe.dedupe, scores)
+    funnel = build_funnel(report, list(recipe.modes), outcomes, categories=category_counts,
                           resampling=rs.summary())
     if errs := funnel.check():
         raise BuildError("funnel does not add up: " + "; ".join(errs))
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
-    rows = [training_row(o, dd.cluster[o.record.id], ctx, scores.get(o.record.id))
-            for o in kept if o.record.id not in dd.duplicate_of]
+    rows = [training_row(o, clusters[o.record.id], ctx, scores.get(o.record.id)) for o in outcomes if o.kept]
     _validate_rows(rows)
-    rejects = [(o, o.stage, o.reason, None) for o in outcomes if not o.kept]
-    rejects += [(o, "exact_duplicate", "same_normalised_text", dd.duplicate_of[o.record.id])
-                for o in kept if o.record.id in dd.duplicate_of]
+    rejects = [(o, o.stage, o.reason, duplicate_of.get(o.record.id), clusters.get(o.record.id))
+               for o in outcomes if not o.kept]
+    plan = plan_shards(rows, ROW_SCHEMA, recipe.publish)
     teacher = _teacher_info(records, recipe, revision)
     generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": recipe.refusal_classifier, "retrieval": retrieval_method(recipe.retrieval),
-               "tokens": token_stats(outcomes, dd.duplicate_of)}
+               "tokens": token_stats(outcomes)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
-        shard_files=["data/" + n for n in shard_names(len(rows), recipe.publish["num_shards"])])
+        shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
     publish(build_dir, Publication(
-        rows=rows, rejects=rejects, row_schema=ROW_SCHEMA, num_shards=recipe.publish["num_shards"], card=card,
+        plan=plan, rejects=rejects, row_schema=ROW_SCHEMA, card=card,
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)

@@ -1,4 +1,4 @@
-"""`ascl` command line: validate a recipe, build a dataset."""
+"""`ascl` command line: validate a recipe, build a dataset, verify a build, push it to the Hub."""
 from __future__ import annotations
 
 import argparse
@@ -60,6 +60,33 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .publish.verify import verify_build
+
+    problems = verify_build(args.build)
+    if problems:
+        print(f"build {args.build} does NOT verify ({len(problems)} problem{'s' * (len(problems) != 1)}):",
+              file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"build {args.build}: OK (files match the manifest, rows match the schema, the funnel adds up)")
+    return 0
+
+
+def cmd_push(args) -> int:
+    from .publish.push import PushError, push_build
+
+    try:
+        result = push_build(args.build, args.repo_id, private=args.private, dry_run=args.dry_run,
+                            revision=args.revision)
+    except PushError as e:
+        print(f"push failed: {e}", file=sys.stderr)
+        return 1
+    print(result)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ascl", description="Build safety-alignment chain-of-thought datasets.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -72,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="republish a finished build from the generation cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("verify", help="re-hash a build against its manifest, re-validate rows and the funnel")
+    p.add_argument("build")
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("push", help="upload a verified build to the Hugging Face Hub in one commit")
+    p.add_argument("build")
+    p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
+    p.add_argument("--private", action="store_true", help="create the repo as private if it does not exist")
+    p.add_argument("--revision", default=None, help="branch to commit to (default: main)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build the commit operations with huggingface_hub and list them; send nothing")
+    p.set_defaults(func=cmd_push)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)

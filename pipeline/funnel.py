@@ -10,12 +10,13 @@ from .records import KINDS
 from .sources import SourceReport
 
 STAGES = ("failed", "truncated", "invalid_structure", "ungrounded_citation", "wrong_refusal", "wrong_answer",
-          "judge_rejected", "consult_balance", "exact_duplicate", "final")
+          "judge_rejected", "consult_balance", "exact_duplicate", "near_duplicate", "semantic_duplicate", "final")
 STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
                 "invalid_structure": "invalid structure", "ungrounded_citation": "cites rules it was not given",
                 "wrong_refusal": "wrong refusal behaviour", "wrong_answer": "wrong answer",
                 "judge_rejected": "below judge thresholds", "consult_balance": "dropped for consult balance",
-                "exact_duplicate": "exact duplicate", "final": "final"}
+                "exact_duplicate": "exact duplicate", "near_duplicate": "near duplicate (MinHash)",
+                "semantic_duplicate": "semantic duplicate", "final": "final"}
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Funnel:
     tool_errors: dict[str, int] = field(default_factory=dict)            # error kind -> calls (all traces)
     categories: dict[str, int] = field(default_factory=dict)             # how prompts got their category
     resampling: dict[str, int] = field(default_factory=dict)             # rejection sampling of reasoning
+    final_by_category: dict[str, dict[str, int]] = field(default_factory=dict)   # mode -> category -> rows
     malformed_tool_calls: int = 0
 
     def check(self) -> list[str]:
@@ -74,7 +76,7 @@ def consult_rates(outcomes: list[FilterOutcome], by: str = "kind") -> dict[str, 
 
 
 def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOutcome],
-                 duplicate_of: dict[str, str], categories: dict[str, int] | None = None,
+                 categories: dict[str, int] | None = None,
                  resampling: dict[str, int] | None = None) -> Funnel:
     f = Funnel(prompts_read=report.read, prompts_skipped=dict(sorted(report.skipped.items())),
                prompts_not_sampled=report.not_sampled, prompts_used=report.used, modes=list(modes),
@@ -84,8 +86,7 @@ def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOu
     cell_reasons = {m: {k: Counter() for k in KINDS} for m in modes}
     tool_errors: Counter = Counter()
     for o in outcomes:
-        stage, reason = (o.stage, o.reason) if not o.kept else (
-            ("exact_duplicate", "same_normalised_text") if o.record.id in duplicate_of else ("final", None))
+        stage, reason = (o.stage, o.reason) if not o.kept else ("final", None)
         mode, kind = o.record.request.mode, o.record.request.prompt.kind
         stages[stage] += 1
         if reason:
@@ -100,7 +101,11 @@ def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOu
     f.by_mode_kind = {m: {k: {s: c.get(s, 0) for s in STAGES} for k, c in kinds.items()} for m, kinds in cells.items()}
     f.reasons_by_mode_kind = {m: {k: dict(sorted(c.items())) for k, c in kinds.items() if c}
                               for m, kinds in cell_reasons.items()}
-    final = [o for o in outcomes if o.kept and o.record.id not in duplicate_of]
+    final = [o for o in outcomes if o.kept]
+    by_cat: dict[str, Counter] = defaultdict(Counter)
+    for o in final:
+        by_cat[o.record.request.mode][o.record.request.prompt.category or "none"] += 1
+    f.final_by_category = {m: dict(sorted(c.items())) for m, c in sorted(by_cat.items())}
     f.consult = {"generated": consult_rates(outcomes), "final": consult_rates(final)}
     f.consult_by_category = {"generated": consult_rates(outcomes, "category"),
                              "final": consult_rates(final, "category")}

@@ -102,3 +102,26 @@ def test_a_changed_recipe_reuses_every_generation_it_did_not_change(tmp_path, po
     path.write_text(yaml.safe_dump(data))
     third = build(path, pool=pool, progress=False)
     assert third.generation.generated == 12 and third.generation.cached == 12
+
+
+def test_decontamination_and_near_dedupe_in_a_build(tmp_path, pool):
+    import yaml
+
+    from helpers import HARMFUL
+
+    (tmp_path / "eval.jsonl").write_text(json.dumps({"text": HARMFUL[0][1] + " Answer briefly."}) + "\n")
+    path = make_recipe(tmp_path, decontamination={"sets": [{"name": "heldout", "path": "eval.jsonl",
+                                                              "column": "text"}], "ngram": 5},
+                       dedupe={"near": {"enabled": True, "key": "response", "ngram": 2, "bands": 32, "rows": 4}})
+    res = build(path, pool=pool, progress=False)
+    f = res.funnel
+    assert f.prompts_skipped == {"contaminated_heldout": 1} and f.prompts_used == 11 and f.requests == 22
+    assert f.check() == [] and f.stages["near_duplicate"] > 0
+    rejects = pq.read_table(res.build_dir / "rejects" / "rejects.parquet").to_pylist()
+    near = [r for r in rejects if r["stage"] == "near_duplicate"]
+    kept_ids = set(pq.read_table(res.build_dir / "data").column("id").to_pylist())
+    assert near and all(r["duplicate_of"] in kept_ids and r["cluster"].startswith("near:") for r in near)
+    assert all(r["duplicate_of"] < r["id"] for r in near)             # no judge: the smallest id is kept
+    assert "contaminated_heldout" in (res.build_dir / "README.md").read_text()
+    lock = yaml.safe_load((res.build_dir / "recipe.lock.yaml").read_text())
+    assert lock["recipe"]["dedupe"]["near"]["bands"] == 32

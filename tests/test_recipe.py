@@ -39,6 +39,18 @@ def test_demo_recipe_is_valid_and_resolved():
     (lambda d: d["teacher"]["sampling"].__setitem__("temperature", -1), "teacher.sampling.temperature"),
     (lambda d: d["sources"][0].__setitem__("category", "unknown_cat"), "sources[0].category"),
     (lambda d: d["teacher"]["sampling"].__setitem__("max_tokens", 4096), "teacher.sampling.max_tokens"),
+    (lambda d: d.__setitem__("dedupe", {"near": {"enabled": True, "num_perm": 64, "bands": 20, "rows": 6}}),
+     "dedupe.near.bands"),
+    (lambda d: d.__setitem__("dedupe", {"near": {"rows": 0}}), "dedupe.near.rows"),
+    (lambda d: d.__setitem__("dedupe", {"semantic": {"threshold": 1.5}}), "dedupe.semantic.threshold"),
+    (lambda d: d.__setitem__("decontamination", {"sets": [{"name": "x", "path": "nope.jsonl"}]}),
+     "decontamination.sets[0].path"),
+    (lambda d: d.__setitem__("retrieval", {"top_k": 0}), "retrieval.top_k"),
+    (lambda d: d.__setitem__("judge", {"thresholds": {"safety": 9}}), "judge.thresholds.safety"),
+    (lambda d: d.__setitem__("adaptive", {"consult_balance": {"max_rate": {"benign": 0.2},
+                                                              "min_rate": {"benign": 0.5}}}),
+     "adaptive.consult_balance.min_rate.benign"),
+    (lambda d: d.__setitem__("publish", {"test_fraction": 2}), "publish.test_fraction"),
 ])
 def test_bad_recipe_names_the_field(tmp_path, edit, field):
     path = _edit(make_recipe(tmp_path), edit)

@@ -1,3 +1,4 @@
 from .exact import DedupeResult, exact_dedupe, normalize
+from .stage import deduplicate
 
-__all__ = ["DedupeResult", "exact_dedupe", "normalize"]
+__all__ = ["DedupeResult", "deduplicate", "exact_dedupe", "normalize"]

@@ -44,9 +44,9 @@ class JudgeRun:
 
 
 def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, seed: int,
-                   attempt: int) -> list[tuple[RawRecord, Request]]:
+                   attempt: int, template_path: Path | None = None) -> list[tuple[RawRecord, Request]]:
     template, regex, build, _ = TASKS[task]
-    system = (PROMPTS_DIR / "templates" / template).read_text(encoding="utf-8").strip()
+    system = (template_path or PROMPTS_DIR / "templates" / template).read_text(encoding="utf-8").strip()
     out = []
     for rec in records:
         messages = build(system, rec)
@@ -64,7 +64,7 @@ def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, se
 
 
 def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, seed: int, book: RuleBook,
-              cache: Path, progress: bool = False) -> JudgeRun:
+              cache: Path, progress: bool = False, template_path: Path | None = None) -> JudgeRun:
     """Judge every record; `pool` is an EnginePool serving `spec` (any backend)."""
     parse = TASKS[task][3]
     store = RawStore(cache)
@@ -73,7 +73,7 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
     for attempt in range(settings["max_attempts"]):
         if not pending:
             break
-        pairs = judge_requests(task, pending, spec, settings, seed, attempt)
+        pairs = judge_requests(task, pending, spec, settings, seed, attempt, template_path)
         stats: GenerationStats = run_generation(pool, [r for _, r in pairs], book, store, progress=progress)
         run.calls += stats.generated
         run.cached += stats.cached

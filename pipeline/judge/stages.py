@@ -25,7 +25,8 @@ class JudgeStages:
         else:
             spec = self.recipe.judge_teacher
             run = run_judge(task, records, self.pools.get(spec), spec, self.recipe.judge, self.recipe.seed,
-                            self.book, self.cache, self.progress)
+                            self.book, self.cache, self.progress,
+                            self.recipe.template_paths.get(f"judge_{task}"))
         self.runs[task] = run
         return run
 
@@ -63,14 +64,14 @@ class JudgeStages:
         return out
 
 
-def token_stats(outcomes: list[FilterOutcome], duplicate_of: dict[str, str]) -> dict[str, Any]:
+def token_stats(outcomes: list[FilterOutcome]) -> dict[str, Any]:
     """Completion tokens per mode and kind: generated, kept, and spent per kept record (the cost of a row)."""
     cells: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"traces": 0, "kept": 0, "tokens": 0})
     for o in outcomes:
         c = cells[(o.record.request.mode, o.record.request.prompt.kind)]
         c["traces"] += 1
         c["tokens"] += sum(t.completion_tokens for t in o.record.turns)
-        c["kept"] += o.kept and o.record.id not in duplicate_of
+        c["kept"] += o.kept
     out: dict[str, Any] = {}
     for (mode, kind), c in sorted(cells.items()):
         out.setdefault(mode, {})[kind] = {

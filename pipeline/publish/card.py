@@ -24,7 +24,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[str, Any], teacher: dict[str, Any],
                 sampling: dict[str, Any], guard: dict[str, Any], rulebook: dict[str, Any], recipe_hash: str,
-                build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: list[str],
+                build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: dict[str, list[str]],
                 quality: dict[str, Any] | None = None) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -33,7 +33,8 @@ def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[st
         pretty_name=name, license=publish["license"], language=publish["language"],
         task_categories=["text-generation"], size_categories=[_size_category(final)],
         tags=["safety", "alignment", "chain-of-thought", "tool-use", "ascl", *publish.get("tags", [])],
-        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}],
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": split, "path": f"data/{split}-*.parquet"} for split in shard_files]}],
     )
     kept_pct = 100.0 * final / funnel.requests if funnel.requests else 0.0
     funnel_rows = [["traces requested", funnel.requests]] + \
@@ -56,6 +57,8 @@ def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[st
     tool_errors = ", ".join(f"{k}: {v}" for k, v in funnel.tool_errors.items()) or "none"
     categories = ", ".join(f"{k}: {v}" for k, v in funnel.categories.items()) or "-"
     judge = quality.get("judge", {})
+    cat_names = sorted({c for cats in funnel.final_by_category.values() for c in cats})
+    final_cat_rows = [[c] + [funnel.final_by_category.get(m, {}).get(c, 0) for m in funnel.modes] for c in cat_names]
     body = f"""
 # {name}
 
@@ -84,6 +87,10 @@ Adaptive rows carry the offered tool schema as JSON in `tools`.
 ### Per mode and prompt kind
 
 {_table(["mode", "kind", "requested", "final"] + [STAGE_LABELS[s] for s in STAGES[:-1]], cell_rows)}
+
+### Final rows per category
+
+{_table(["category"] + list(funnel.modes), final_cat_rows) if final_cat_rows else "No rows."}
 
 ### Rejections by reason, per mode and prompt kind
 
@@ -129,7 +136,7 @@ error (the trace was kept or rejected on what followed): {tool_errors}. Consult-
 | generation (this run) | {generation["generated"]} traces asked of the teacher ({generation["failed"]} failed, {generation["retries"]} retries), {generation["cached"]} from the resume cache; {generation["prompt_tokens"]} prompt + {generation["completion_tokens"]} completion tokens; {generation["tokens_per_second"]} tok/s over {generation["wall_seconds"]} s |
 
 The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of every file. Shards:
-{", ".join(f"`{s}`" for s in shard_files)}.
+{", ".join(f"`{s}`" for files in shard_files.values() for s in files)}.
 
 ## Intended use and limitations
 

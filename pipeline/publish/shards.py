@@ -1,6 +1,13 @@
-"""Write rows as Hugging Face-layout Parquet shards (data/train-00000-of-0000N.parquet), each atomically."""
+"""Hugging Face-layout Parquet shards (data/<split>-00000-of-0000N.parquet), each written atomically.
+
+Rows go to the test split by a seeded hash of their id (so a row keeps its split when the dataset grows), are
+sorted by id and cut into contiguous shards: at least `num_shards` (never an empty one) and, with
+`max_shard_mb`, enough that no shard exceeds it (estimated from the Arrow size, which bounds the Parquet size)."""
 from __future__ import annotations
 
+import hashlib
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +15,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..util.atomic import atomic_path
+
+
+@dataclass
+class SplitPlan:
+    rows: list[dict[str, Any]]
+    shards: int
+
+    def names(self, split: str) -> list[str]:
+        return [shard_name(split, i, self.shards) for i in range(self.shards)]
 
 
 def shard_name(split: str, index: int, total: int) -> str:
@@ -24,20 +40,41 @@ def shard_names(num_rows: int, num_shards: int, split: str = "train") -> list[st
     return [shard_name(split, i, total) for i in range(total)]
 
 
+def split_of(row_id: str, test_fraction: float, seed: int) -> str:
+    if test_fraction <= 0:
+        return "train"
+    h = int(hashlib.sha256(f"{seed}:{row_id}".encode()).hexdigest()[:16], 16) / float(1 << 64)
+    return "test" if h < test_fraction else "train"
+
+
+def plan_shards(rows: list[dict[str, Any]], schema: pa.Schema, publish: dict[str, Any]) -> dict[str, SplitPlan]:
+    by_split: dict[str, list[dict[str, Any]]] = {"train": []}
+    for r in sorted(rows, key=lambda r: r["id"]):
+        by_split.setdefault(split_of(r["id"], publish.get("test_fraction") or 0.0, publish.get("split_seed", 0)),
+                            []).append(r)
+    plans = {}
+    for split, part in by_split.items():
+        n = publish["num_shards"]
+        if publish.get("max_shard_mb") and part:
+            nbytes = pa.Table.from_pylist(part, schema=schema).nbytes
+            n = max(n, math.ceil(nbytes / (publish["max_shard_mb"] * 1e6)))
+        plans[split] = SplitPlan(rows=part, shards=shard_count(len(part), n))
+    return plans
+
+
 def write_table(path: Path, table: pa.Table) -> Path:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return path
 
 
-def write_shards(rows: list[dict[str, Any]], folder: Path, schema: pa.Schema, num_shards: int,
-                 split: str = "train") -> list[Path]:
-    """Rows are sorted by id and cut into contiguous shards."""
-    rows = sorted(rows, key=lambda r: r["id"])
-    total = shard_count(len(rows), num_shards)
-    per = -(-len(rows) // total) if rows else 0
-    paths = []
-    for i in range(total):
-        chunk = rows[i * per:(i + 1) * per]
-        paths.append(write_table(folder / shard_name(split, i, total), pa.Table.from_pylist(chunk, schema=schema)))
-    return paths
+def rows_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows sorted by id as one Arrow table with the explicit schema (the row dicts are converted once)."""
+    return pa.Table.from_pylist(sorted(rows, key=lambda r: r["id"]), schema=schema)
+
+
+def write_shards(table: pa.Table, folder: Path, num_shards: int, split: str = "train") -> list[Path]:
+    """A table cut into `num_shards` contiguous shards (zero-copy slices), each written atomically."""
+    total = shard_count(table.num_rows, num_shards)
+    per = -(-table.num_rows // total) if table.num_rows else 0
+    return [write_table(folder / shard_name(split, i, total), table.slice(i * per, per)) for i in range(total)]

@@ -14,20 +14,19 @@ from ..filters import FilterOutcome
 from ..util.atomic import write_text
 from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
-from .shards import write_shards, write_table
+from .shards import SplitPlan, rows_table, write_shards, write_table
 
 PUBLISHED = ("data", "rejects", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
 REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
                            ("stage", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()),
-                           ("record", pa.string())])
+                           ("cluster", pa.string()), ("record", pa.string())])
 
 
 @dataclass
 class Publication:
-    rows: list[dict[str, Any]]
-    rejects: list[tuple[FilterOutcome, str, str, str | None]]   # outcome, stage, reason, duplicate_of
+    plan: dict[str, SplitPlan]                                  # split -> rows and shard count
+    rejects: list[tuple[FilterOutcome, str, str, str | None, str | None]]   # outcome, stage, reason, dup of, cluster
     row_schema: pa.Schema
-    num_shards: int
     card: str
     lock: dict[str, Any]
     metrics: dict[str, Any]
@@ -44,10 +43,12 @@ def clear_published(build_dir: Path) -> None:
 
 
 def publish(build_dir: Path, pub: Publication) -> list[Path]:
-    files = write_shards(pub.rows, build_dir / "data", pub.row_schema, pub.num_shards)
+    files = [p for split, plan in pub.plan.items()
+             for p in write_shards(rows_table(plan.rows, pub.row_schema), build_dir / "data", plan.shards, split)]
     rej = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
-            "stage": stage, "reason": reason, "duplicate_of": dup, "record": canonical_json(o.record.to_dict())}
-           for o, stage, reason, dup in sorted(pub.rejects, key=lambda x: x[0].record.id)]
+            "stage": stage, "reason": reason, "duplicate_of": dup, "cluster": cluster,
+            "record": canonical_json(o.record.to_dict())}
+           for o, stage, reason, dup, cluster in sorted(pub.rejects, key=lambda x: x[0].record.id)]
     files.append(write_table(build_dir / "rejects" / "rejects.parquet",
                              pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
     for name, text in (("README.md", pub.card),

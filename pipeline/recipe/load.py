@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from .. import PROJECT_ROOT, PROMPTS_DIR
+from ..dedupe.minhash import DEFAULT_MINHASH
 from ..rules.retrieval import DEFAULT_RETRIEVAL
 from ..util.schemas import schema_errors
 from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_ENGINE, DEFAULT_JUDGE, DEFAULT_SAMPLING, GuardSpec,
@@ -82,7 +83,9 @@ def load_recipe(path: str | Path) -> Recipe:
 
     templates = {"explicit": PROMPTS_DIR / "templates" / "explicit_system.txt",
                  "adaptive": PROMPTS_DIR / "templates" / "adaptive_system.txt",
-                 "answer_format_reasoning": PROMPTS_DIR / "templates" / "answer_format_reasoning.txt"}
+                 "answer_format_reasoning": PROMPTS_DIR / "templates" / "answer_format_reasoning.txt",
+                 "judge_rubric": PROMPTS_DIR / "templates" / "judge_rubric.txt",
+                 "judge_refusal": PROMPTS_DIR / "templates" / "judge_refusal.txt"}
     for k, v in data.get("templates", {}).items():
         templates[k] = rel(v)
     for k, v in templates.items():
@@ -102,6 +105,20 @@ def load_recipe(path: str | Path) -> Recipe:
     judge["thresholds"] = {**DEFAULT_JUDGE["thresholds"], **data.get("judge", {}).get("thresholds", {})}
     judge_teacher = _teacher(data["judge"]["teacher"], "judge.teacher", errors) \
         if "teacher" in data.get("judge", {}) else teacher
+    near = {**DEFAULT_MINHASH, "key": "prompt_response", "use_ray": False, **data.get("dedupe", {}).get("near", {})}
+    if near["bands"] * near["rows"] > near["num_perm"]:
+        errors.append(("dedupe.near.bands", f"bands x rows = {near['bands'] * near['rows']} exceeds num_perm "
+                                            f"{near['num_perm']}"))
+    semantic = {"enabled": False, "key": "prompt_response", "threshold": 0.95, **data.get("dedupe", {}).get("semantic", {})}
+    decon = {"sets": [], "ngram": 13, "min_shared_ngrams": 1, "embedding_threshold": None,
+             **data.get("decontamination", {})}
+    for i, d in enumerate(decon["sets"]):
+        if ("path" in d) == ("dataset" in d):
+            errors.append((f"decontamination.sets[{i}]", "give exactly one of path or dataset"))
+        elif "path" in d:
+            d["path"] = str(rel(d["path"]))
+            if not Path(d["path"]).is_file():
+                errors.append((f"decontamination.sets[{i}].path", f"file not found: {d['path']}"))
     balance = data.get("adaptive", {}).get("consult_balance", {})
     for kind, floor in balance.get("min_rate", {}).items():
         if floor > balance.get("max_rate", {}).get(kind, 1.0):
@@ -118,9 +135,11 @@ def load_recipe(path: str | Path) -> Recipe:
         guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
         max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
         filters={"structure": True, "citations": True, "refusal": True, "correctness": True, **data.get("filters", {})},
-        dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})}},
-        publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [],
-                 **data.get("publish", {})},
+        dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})},
+                "near": near, "semantic": semantic},
+        decontamination=decon,
+        publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [], "max_shard_mb": None,
+                 "test_fraction": 0.0, "split_seed": 0, **data.get("publish", {})},
         description=data.get("description", ""),
         ray_address=data.get("ray", {}).get("address"),
         retrieval={**DEFAULT_RETRIEVAL, **data.get("retrieval", {})},

@@ -87,6 +87,7 @@ class Recipe:
     refusal_classifier: str = "phrases"
     judge: dict[str, Any] = field(default_factory=dict)   # resolved; judge["teacher"] is a TeacherSpec or None
     judge_teacher: TeacherSpec | None = None              # the teacher behind the judge and the llm classifier
+    decontamination: dict[str, Any] = field(default_factory=dict)
 
     @property
     def needs_judge(self) -> bool:
