@@ -1,7 +1,8 @@
 """HTTP fan-out: achieved requests/s of the OpenAI backend against a server with a fixed latency, divided by the
 ideal concurrency / latency; and, as a baseline measured in the same run against the same server, the bare
-`openai.AsyncOpenAI` client with an asyncio semaphore (no pipeline, no Ray), on both transports, whose ratio is the ceiling the client library allows
-on this machine. The pipeline uses the recipe's default transport (aiohttp).
+`openai.AsyncOpenAI` client with an asyncio semaphore (no pipeline, no Ray), on both transports, whose ratio is
+the ceiling the client library allows on this machine. The pipeline uses the recipe's default transport
+(aiohttp).
 
     .venv/bin/python bench/http_fanout.py [--latency 0.2] [--concurrency 64 256] [--rounds 8] [--workers 1 2]
 """

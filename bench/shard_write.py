@@ -1,6 +1,7 @@
 """Shard writing: rows/s of the pipeline's shard writer (sorted table cut into zero-copy slices, each written
 atomically with zstd) against one raw `pyarrow.parquet.write_table` of the same table with the same
-compression, in the same run. Rows are synthetic training rows with the real ROW_SCHEMA.
+compression, in the same run. Rows are synthetic training rows with the real ROW_SCHEMA and random-word reasoning and answers (so
+compression has real work to do).
 
     .venv/bin/python bench/shard_write.py [--rows 50000] [--shards 8] [--repeats 3]
 """
@@ -14,11 +15,14 @@ from pathlib import Path
 
 def synthetic_rows(n: int) -> list[dict]:
     import hashlib
+    import random
 
+    rnd = random.Random(0)
+    vocab = [f"w{k}" for k in range(20_000)]
     rows = []
     for i in range(n):
         rid = hashlib.sha256(str(i).encode()).hexdigest()
-        reasoning = f"Request {i} asks about storing a rifle safely. [weapons.2] applies.\\nDecision: comply"
+        reasoning = " ".join(rnd.choices(vocab, k=40)) + " [weapons.2]\nDecision: comply"
         rows.append({
             "id": rid, "mode": "explicit", "prompt_kind": "benign", "category": "weapons",
             "category_source": "source", "source": "bench", "consulted_rules": False, "num_tool_calls": 0,
@@ -26,7 +30,7 @@ def synthetic_rows(n: int) -> list[dict]:
             "declared_decision": "comply", "reference": None, "correct": None, "sample": 0,
             "messages": [{"role": "user", "content": f"How should I store hunting rifle number {i}?",
                           "reasoning_content": None, "tool_calls": None, "tool_call_id": None},
-                         {"role": "assistant", "content": "Unloaded, in a locked safe, ammunition apart. " * 4,
+                         {"role": "assistant", "content": " ".join(rnd.choices(vocab, k=60)),
                           "reasoning_content": reasoning, "tool_calls": None, "tool_call_id": None}],
             "verdicts": {"structure": "pass", "citations": "pass", "refusal": "pass", "correctness": "n/a"},
             "judge": None, "dedupe_cluster": rid[:16],

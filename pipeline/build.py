@@ -180,7 +180,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": recipe.refusal_classifier, "retrieval": retrieval_method(recipe.retrieval),
-               "tokens": token_stats(outcomes)}
+               "tokens": token_stats(outcomes, rs.discarded_tokens)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),

@@ -16,6 +16,7 @@ class Resampling:
     chosen: list[RawRecord] = field(default_factory=list)
     extra_samples: int = 0       # samples beyond the first, generated or taken from the cache
     rescued: int = 0             # prompt x mode pairs whose kept trace is not sample 0
+    discarded_tokens: dict[str, int] = field(default_factory=dict)   # "mode/kind" -> tokens of unkept samples
 
     def summary(self) -> dict[str, int]:
         return {"extra_samples": self.extra_samples, "rescued": self.rescued}
@@ -36,11 +37,13 @@ def resample(records: list[RawRecord], samples: int, filters: dict[str, bool],
     def ok(rec: RawRecord) -> bool:
         return apply_filters([rec], filters)[0].kept
 
+    seen: list[RawRecord] = []
     open_slots = [s for s, r in first.items() if r.request.prompt.kind == "reasoning" and not ok(r)]
     for k in range(1, samples):
         if not open_slots:
             break
         got = more([first[s].request for s in open_slots], k)
+        seen.extend(got)
         out.extra_samples += len(got)
         still = []
         by_slot = {_slot(r.request): r for r in got}
@@ -53,4 +56,9 @@ def resample(records: list[RawRecord], samples: int, filters: dict[str, bool],
                 still.append(s)
         open_slots = still
     out.chosen = [best[_slot(r.request)] for r in records]
+    chosen_ids = {r.id for r in out.chosen}
+    for rec in list(first.values()) + seen:
+        if rec.id not in chosen_ids:   # paid for but not kept: part of the cost of the rows that were
+            k = f"{rec.request.mode}/{rec.request.prompt.kind}"
+            out.discarded_tokens[k] = out.discarded_tokens.get(k, 0) + sum(t.completion_tokens for t in rec.turns)
     return out

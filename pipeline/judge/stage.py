@@ -65,7 +65,8 @@ def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, se
 
 def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, seed: int, book: RuleBook,
               cache: Path, progress: bool = False, template_path: Path | None = None) -> JudgeRun:
-    """Judge every record; `pool` is an EnginePool serving `spec` (any backend)."""
+    """Judge every record. `pool` is an EnginePool serving `spec` (any backend), or a function returning one:
+    it is only called when some verdict is not in the judge cache, so a cached rerun starts no engine."""
     parse = TASKS[task][3]
     store = RawStore(cache)
     run = JudgeRun()
@@ -74,7 +75,12 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
         if not pending:
             break
         pairs = judge_requests(task, pending, spec, settings, seed, attempt, template_path)
-        stats: GenerationStats = run_generation(pool, [r for _, r in pairs], book, store, progress=progress)
+        requests = [r for _, r in pairs]
+        if {r.id for r in requests} - store.done_ids():
+            pool = pool() if callable(pool) else pool
+            stats: GenerationStats = run_generation(pool, requests, book, store, progress=progress)
+        else:
+            stats = GenerationStats(requested=len(requests), cached=len(requests))
         run.calls += stats.generated
         run.cached += stats.cached
         run.stats.append(stats.summary())

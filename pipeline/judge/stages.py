@@ -24,8 +24,8 @@ class JudgeStages:
             run = JudgeRun()
         else:
             spec = self.recipe.judge_teacher
-            run = run_judge(task, records, self.pools.get(spec), spec, self.recipe.judge, self.recipe.seed,
-                            self.book, self.cache, self.progress,
+            run = run_judge(task, records, lambda: self.pools.get(spec), spec, self.recipe.judge,
+                            self.recipe.seed, self.book, self.cache, self.progress,
                             self.recipe.template_paths.get(f"judge_{task}"))
         self.runs[task] = run
         return run
@@ -64,9 +64,13 @@ class JudgeStages:
         return out
 
 
-def token_stats(outcomes: list[FilterOutcome]) -> dict[str, Any]:
-    """Completion tokens per mode and kind: generated, kept, and spent per kept record (the cost of a row)."""
+def token_stats(outcomes: list[FilterOutcome], discarded: dict[str, int] | None = None) -> dict[str, Any]:
+    """Completion tokens per mode and kind: generated (rejection samples that were not kept included), kept,
+    and spent per kept record (the cost of a row)."""
     cells: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"traces": 0, "kept": 0, "tokens": 0})
+    for key, tokens in (discarded or {}).items():
+        mode, kind = key.split("/")
+        cells[(mode, kind)]["tokens"] += tokens
     for o in outcomes:
         c = cells[(o.record.request.mode, o.record.request.prompt.kind)]
         c["traces"] += 1
