@@ -47,7 +47,9 @@ def cache_dir(recipe: Recipe) -> Path:
 
 
 class BuildExists(Exception):
-    pass
+    def __init__(self, message: str, build_dir: Path):
+        super().__init__(message)
+        self.build_dir = build_dir
 
 
 class BuildError(Exception):
@@ -114,7 +116,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     if (build_dir / MANIFEST).exists():
         if not force:
             raise BuildExists(f"{build_dir} is a finished build; nothing was changed (use --force to republish it "
-                              f"from the generation cache)")
+                              f"from the generation cache)", build_dir)
         clear_published(build_dir)
 
     prompts, report = load_prompts(recipe, book)
@@ -187,7 +189,8 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
         shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
     publish(build_dir, Publication(
-        plan=plan, rejects=rejects, row_schema=ROW_SCHEMA, card=card,
+        plan=plan, rejects=rejects, row_schema=ROW_SCHEMA, card=card, outcomes=outcomes,
+        judge={**scores, **judge.failed},
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)

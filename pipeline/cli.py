@@ -46,7 +46,7 @@ def cmd_build(args) -> int:
         return EXIT_BAD_INPUT
     except BuildExists as e:
         print(str(e), file=sys.stderr)
-        return 0
+        return cmd_verify(argparse.Namespace(build=str(e.build_dir))) if args.verify else 0
     except (BuildError, TeacherUnavailable) as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
@@ -57,6 +57,8 @@ def cmd_build(args) -> int:
           f"{g.tokens_per_second:.1f} tok/s, {g.traces_per_second:.2f} traces/s")
     print(f"wall time: {time.perf_counter() - start:.1f} s")
     print(f"build: {result.build_dir}")
+    if args.verify:
+        return cmd_verify(argparse.Namespace(build=str(result.build_dir)))
     return 0
 
 
@@ -94,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check a recipe; prints every error with its field path (exit 2)")
     p.add_argument("recipe")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("build", help="run every stage of a recipe; resumes an unfinished build")
+    p = sub.add_parser("build", help="run every stage of a recipe (or a build's recipe.lock.yaml); resumes an "
+                                     "unfinished build")
     p.add_argument("recipe")
     p.add_argument("--force", action="store_true", help="republish a finished build from the generation cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verify", action="store_true", help="run `ascl verify` on the build afterwards")
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("verify", help="re-hash a build against its manifest, re-validate rows and the funnel")
     p.add_argument("build")

@@ -131,4 +131,13 @@ def funnel_table(f: Funnel) -> str:
     for when in ("generated", "final"):
         if f.consult.get(when):
             lines.append(f"consult rate ({when}): " + ", ".join(f"{k} {v:.2f}" for k, v in f.consult[when].items()))
+    if f.consult_by_category.get("final"):
+        lines.append("consult rate by category (final): " +
+                     ", ".join(f"{k} {v:.2f}" for k, v in f.consult_by_category["final"].items()))
+    lines.append("final rows by mode and kind: " + "; ".join(
+        f"{m} " + ", ".join(f"{k} {st['final']}/{sum(st.values())}" for k, st in kinds.items())
+        for m, kinds in f.by_mode_kind.items()))
+    for m, kinds in f.reasons_by_mode_kind.items():
+        for k, reasons in kinds.items():
+            lines.append(f"  {m}/{k} rejected: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))
     return "\n".join(lines)

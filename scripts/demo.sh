@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up (once) and build the demo dataset from recipes/demo.yaml. Extra arguments go to `ascl build`.
+# Set up (once), build the demo dataset from recipes/demo.yaml and verify it. Extra arguments go to `ascl build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec .venv/bin/ascl build recipes/demo.yaml "$@"
+exec .venv/bin/ascl build recipes/demo.yaml --verify "$@"

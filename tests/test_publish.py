@@ -174,3 +174,29 @@ def test_a_build_that_does_not_verify_is_never_pushed(built, tmp_path, monkeypat
         with pytest.raises(PushError, match="does not verify"):
             push_build(d, "org/ok")
     assert hub.requests == []
+
+
+def test_rebuild_from_the_lock_file_is_byte_identical_and_checks_inputs(tmp_path, pool):
+    from pipeline.recipe import RecipeError, load_recipe
+
+    path = make_recipe(tmp_path)
+    first = build(path, pool=pool, progress=False)
+    before = {p.name: p.read_bytes() for p in (first.build_dir / "data").iterdir()}
+    lock = tmp_path / "saved.lock.yaml"
+    shutil.copy(first.build_dir / "recipe.lock.yaml", lock)
+    shutil.rmtree(first.build_dir)                    # the build is gone; the generation cache stays
+    again = build(lock, pool=pool, progress=False)
+    assert again.build_dir == first.build_dir and again.generation.generated == 0
+    assert {p.name: p.read_bytes() for p in (again.build_dir / "data").iterdir()} == before
+    assert verify_build(again.build_dir) == []
+    with open(tmp_path / "harmful.jsonl", "a") as f:  # an input changed: the lock no longer describes it
+        f.write('{"prompt": "one more"}\n')
+    with pytest.raises(RecipeError) as e:
+        load_recipe(lock)
+    assert e.value.errors[0][0] == "inputs.source:h"
+
+
+def test_build_verify_flag_verifies_new_and_existing_builds(built, capsys):
+    _, path = built
+    assert main(["build", str(path), "--verify", "--no-progress"]) == 0   # existing build: verified, not rebuilt
+    assert "OK" in capsys.readouterr().out

@@ -18,6 +18,7 @@ class JudgeStages:
     def __init__(self, recipe, book, pools, cache: Path, progress: bool):
         self.recipe, self.book, self.pools, self.cache, self.progress = recipe, book, pools, cache, progress
         self.runs: dict[str, JudgeRun] = {}
+        self.failed: dict[str, dict[str, Any]] = {}   # id -> last judge reply of records with no verdict
 
     def _run(self, task: str, records: list[RawRecord]) -> JudgeRun:
         if not records:
@@ -42,10 +43,12 @@ class JudgeStages:
         run = self._run("rubric", [o.record for o in kept])
         thresholds = self.recipe.judge["thresholds"]
         out = {}
+        self.failed = {}
         for o in kept:
             v = run.verdicts[o.record.id]
             if v.value is None:
                 o.stage, o.reason = "judge_rejected", "judge_failed"
+                self.failed[o.record.id] = {"raw": v.raw, "attempts": v.attempts}
                 continue
             out[o.record.id] = {**v.value, "raw": v.raw, "attempts": v.attempts}
             low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]

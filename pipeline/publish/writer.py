@@ -16,10 +16,14 @@ from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
 from .shards import SplitPlan, rows_table, write_shards, write_table
 
-PUBLISHED = ("data", "rejects", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
+PUBLISHED = ("data", "rejects", "raw", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
 REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
                            ("stage", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()),
-                           ("cluster", pa.string()), ("record", pa.string())])
+                           ("cluster", pa.string()), ("judge", pa.string()), ("record", pa.string())])
+# The provenance table: every trace's full teacher context (explicit mode's system prompt with the rules, tool
+# results, ...), which the training rows deliberately leave out.
+RAW_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
+                        ("kept", pa.bool_()), ("teacher_messages", pa.string()), ("engine", pa.string())])
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Publication:
     plan: dict[str, SplitPlan]                                  # split -> rows and shard count
     rejects: list[tuple[FilterOutcome, str, str, str | None, str | None]]   # outcome, stage, reason, dup of, cluster
     row_schema: pa.Schema
+    outcomes: list[FilterOutcome]                               # every trace, for the provenance table
+    judge: dict[str, dict]                                      # id -> judge verdict (scores, raw reply)
     card: str
     lock: dict[str, Any]
     metrics: dict[str, Any]
@@ -47,10 +53,17 @@ def publish(build_dir: Path, pub: Publication) -> list[Path]:
              for p in write_shards(rows_table(plan.rows, pub.row_schema), build_dir / "data", plan.shards, split)]
     rej = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
             "stage": stage, "reason": reason, "duplicate_of": dup, "cluster": cluster,
+            "judge": canonical_json(pub.judge[o.record.id]) if o.record.id in pub.judge else None,
             "record": canonical_json(o.record.to_dict())}
            for o, stage, reason, dup, cluster in sorted(pub.rejects, key=lambda x: x[0].record.id)]
     files.append(write_table(build_dir / "rejects" / "rejects.parquet",
                              pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
+    raw = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
+            "kept": o.kept, "teacher_messages": canonical_json(o.record.teacher_messages),
+            "engine": canonical_json(o.record.engine)}
+           for o in sorted(pub.outcomes, key=lambda o: o.record.id)]
+    files.append(write_table(build_dir / "raw" / "teacher_context.parquet",
+                             pa.Table.from_pylist(raw, schema=RAW_SCHEMA)))
     for name, text in (("README.md", pub.card),
                        ("recipe.lock.yaml", yaml.safe_dump(pub.lock, sort_keys=False, allow_unicode=True)),
                        ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):

@@ -37,6 +37,9 @@ def load_recipe(path: str | Path) -> Recipe:
     """Parse, validate and resolve a recipe. Raises RecipeError naming every bad field."""
     path = Path(path).resolve()
     data = _read_yaml(path)
+    from .from_lock import is_lock, recipe_from_lock
+    if is_lock(data):   # a build's recipe.lock.yaml: rebuild exactly that build
+        return recipe_from_lock(path, data)
     errors = schema_errors(data, "recipe.schema.json")
     if errors:
         raise RecipeError(errors)
