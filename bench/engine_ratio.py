@@ -56,11 +56,14 @@ def main() -> None:
 
     base = load_recipe(args.recipe)
     with tempfile.TemporaryDirectory() as tmp:
-        recipe = dataclasses.replace(base, modes=("explicit",), output_dir=Path(tmp))
+        # One sample per request and no judge: both sides must do exactly the same generations.
+        recipe = dataclasses.replace(base, modes=("explicit",), output_dir=Path(tmp), reasoning_samples=1,
+                                     judge={**base.judge, "enabled": False}, refusal_classifier="phrases")
         book = load_rulebook(recipe.rulebook_path)
         prompts, _ = load_prompts(recipe, book)
         model = resolve_model(recipe.teacher.model, recipe.teacher.revision)
-        requests = build_requests(recipe, prompts, book, Templates.load(recipe.template_paths), model.revision)
+        templates = Templates.load({k: v for k, v in recipe.template_paths.items() if not k.startswith("judge_")})
+        requests = build_requests(recipe, prompts, book, templates, model.revision)
         batch = args.batch_size or len(requests)
         recipe = dataclasses.replace(recipe, teacher=dataclasses.replace(
             recipe.teacher, engine={**recipe.teacher.engine, "batch_size": batch}))

@@ -51,10 +51,10 @@ class EnginePool:
             env = {**_WORKER_ENV, "VLLM_CPU_KVCACHE_SPACE": str(eng["kv_cache_space_gib"])}
             actor = ray.remote(GenerationWorker).options(
                 num_cpus=eng["cpus_per_engine"], num_gpus=eng["gpus_per_engine"], runtime_env={"env_vars": env},
-                max_concurrency=1)
+                max_concurrency=2)   # two batches share the engine: the next one fills in as the current drains
             factory = vllm_factory(model.path, model.name, model.revision, eng)
             self.workers = [actor.remote(factory) for _ in range(eng["num_engines"])]
-            self.in_flight = 2   # one batch running, one queued: an engine never waits for the driver
+            self.in_flight = 3   # two batches sharing the engine, one queued: the engine never waits for the driver
         elif teacher.backend == "openai":
             api = teacher.api
             # Read here, where the user set it; passed as a Secret argument, not through Ray's runtime_env

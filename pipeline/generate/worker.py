@@ -36,25 +36,36 @@ def openai_factory(model: str, revision: str | None, api: dict[str, Any], api_ke
 
 
 class GenerationWorker:
+    """Runs as a threaded Ray actor: two batches at once share the engine (continuous batching), so the
+    restart of a dead engine is guarded: the first thread to notice replaces it, the other reuses the new one."""
+
     def __init__(self, factory: Callable[[], Teacher]):
+        import threading
+
         self.factory = factory
         self.teacher = factory()
         self.restarts = 0
+        self._restart_lock = threading.Lock()
 
     def info(self) -> dict[str, Any]:
         return {**self.teacher.info(), "restarts": self.restarts}
 
     def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
-        records = run_requests(self.teacher, requests, book)
+        teacher = self.teacher
+        records = run_requests(teacher, requests, book)
         for _ in range(MAX_RESTARTS_PER_BATCH):
             dead = [i for i, r in enumerate(records) if r.status == "failed" and (r.error or "").startswith(FATAL)]
             if not dead:
                 break
-            # The engine is gone: start a new one and give the lost requests one more go.
+            # The engine is gone: start a new one (unless another batch already did) and give the lost requests
+            # one more go.
             log.warning("engine died (%s); restarting it for %d requests", records[dead[0]].error[:200], len(dead))
-            self.teacher = self.factory()
-            self.restarts += 1
-            redo = run_requests(self.teacher, [requests[i] for i in dead], book)
+            with self._restart_lock:
+                if self.teacher is teacher:
+                    self.teacher = self.factory()
+                    self.restarts += 1
+                teacher = self.teacher
+            redo = run_requests(teacher, [requests[i] for i in dead], book)
             for i, rec in zip(dead, redo):
                 rec.attempts = records[i].attempts + 1
                 records[i] = rec

