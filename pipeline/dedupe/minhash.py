@@ -21,7 +21,7 @@ from .exact import normalize
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 DEFAULT_MINHASH = {"enabled": False, "unit": "word", "ngram": 5, "num_perm": 128, "bands": 20, "rows": 6,
-                   "seed": 1, "chunk_size": 5000, "partitions": 8}
+                   "seed": 1, "chunk_size": 2000, "partitions": 8}
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def union_find(n: int, links: np.ndarray) -> np.ndarray:
     return np.array([find(i) for i in range(n)], dtype=np.int64)
 
 
-def near_duplicate_clusters(texts: list[str], params: MinHashParams, chunk_size: int = 5000, partitions: int = 8,
+def near_duplicate_clusters(texts: list[str], params: MinHashParams, chunk_size: int = 2000, partitions: int = 8,
                             use_ray: bool = False) -> np.ndarray:
     """Cluster root per document. With use_ray, chunks are mapped and partitions reduced as Ray tasks."""
     n = len(texts)
