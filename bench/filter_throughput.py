@@ -74,8 +74,8 @@ def main() -> None:
     t_rest = time.perf_counter() - start
     n = args.n
     print(f"{n} synthetic records; kept {len(kept)}")
-    print(f"| step | s | records/s | ratio to decoding |")
-    print(f"|---|---|---|---|")
+    print("| step | s | records/s | ratio to decoding |")
+    print("|---|---|---|---|")
     print(f"| decode from cache JSON (baseline) | {t_decode:.3f} | {n / t_decode:,.0f} | 1 |")
     print(f"| filter chain (structure, citations, refusal, answer) | {t_filters:.3f} | {n / t_filters:,.0f} | "
           f"{t_decode / t_filters:.2f} |")
