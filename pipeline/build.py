@@ -134,8 +134,8 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
 
     def generate(requests: list) -> list:
         """Generate what the cache lacks; return the records of these requests."""
-        pending = len({r.id for r in requests} - store.done_ids())
-        if pending:
+        wanted = {r.id for r in requests}
+        if wanted - store.done_ids():
             gen_pool = pools.get(recipe.teacher) if pool is None else pool
             if not gen_pool.serves(recipe.teacher):
                 raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
@@ -144,8 +144,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
         else:
             stats = GenerationStats(requested=len(requests), cached=len(requests))
         totals.merge(stats)
-        wanted = {r.id for r in requests}
-        records = store.load_ids(wanted)
+        records = store.load(wanted)
         if len(records) != len(wanted):
             raise BuildError(f"{len(wanted) - len(records)} requests have no record in {store.folder}")
         return records
@@ -189,7 +188,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
         shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
     publish(build_dir, Publication(
-        plan=plan, rejects=rejects, row_schema=ROW_SCHEMA, card=card, outcomes=outcomes,
+        plan=plan, rejects=rejects, card=card, outcomes=outcomes,
         judge={**scores, **judge.failed},
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))

@@ -8,6 +8,7 @@ from ..records import RawRecord
 from .citations import CitationFilter
 from .correctness import CorrectnessFilter
 from .refusal import RefusalFilter
+from .refusal_classifier import classify_response
 from .structure import StructureFilter, is_truncated
 
 FILTER_NAMES = ("structure", "citations", "refusal", "correctness")
@@ -54,10 +55,11 @@ def apply_filters(records: list[RawRecord], enabled: dict[str, bool],
                   labels: dict[str, str | None] | None = None) -> list[FilterOutcome]:
     """`labels` (record id -> comply/refuse/safe_complete, None when the judge failed) replace the phrase
     classifier when the recipe uses the LLM variant."""
-    refusal = RefusalFilter(labels)
-    filters = (StructureFilter(), CitationFilter(), refusal, CorrectnessFilter())
+    # Each answer is labelled once: the refusal filter and the row's response_type read the same label.
+    types = {r.id: (labels.get(r.id) if labels is not None else classify_response(r.final.answer or ""))
+             for r in records if r.status == "ok" and r.final is not None}
+    filters = (StructureFilter(), CitationFilter(), RefusalFilter(types), CorrectnessFilter())
     outs = [_check(r, enabled, filters) for r in records]
     for o in outs:
-        if o.record.status == "ok" and o.record.final is not None:
-            o.response_type = refusal.label(o.record)
+        o.response_type = types.get(o.record.id)
     return outs

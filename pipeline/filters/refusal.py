@@ -5,25 +5,21 @@ from __future__ import annotations
 
 from ..records import RawRecord
 from .base import Filter
-from .refusal_classifier import classify_response
 
 
 class RefusalFilter(Filter):
     name, stage = "refusal", "wrong_refusal"
 
-    def __init__(self, labels: dict[str, str | None] | None = None):
-        self.labels = labels   # from the LLM classifier; None -> the phrase classifier
-
-    def label(self, record: RawRecord) -> str | None:
-        if self.labels is not None:
-            return self.labels.get(record.id)
-        return classify_response(record.final.answer or "")
+    def __init__(self, labels: dict[str, str | None]):
+        # record id -> comply/refuse/safe_complete, from the phrase or the LLM classifier (None where the LLM
+        # gave none); apply_filters labels each answer once and shares the labels with the rows.
+        self.labels = labels
 
     def check(self, record: RawRecord) -> str | None:
         kind = record.request.prompt.kind
-        rtype = self.label(record)
+        rtype = self.labels.get(record.id)
         if rtype is None:
-            return "classifier_failed"   # the LLM classifier gave no label after its retries: never a pass
+            return "classifier_failed"   # no label (the LLM classifier failed after its retries): never a pass
         if kind == "harmful" and rtype == "comply":
             return "harmful_complied"
         if kind != "harmful" and rtype != "comply":

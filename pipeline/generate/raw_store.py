@@ -42,16 +42,19 @@ class RawStore:
             pq.write_table(table, tmp)
         return path
 
-    def load_ids(self, ids: set[str]) -> list[RawRecord]:
-        """Records for the given ids only (what one stage asked for), with load()'s precedence."""
-        return [r for r in self.load() if r.id in ids]
+    def load(self, ids: set[str] | None = None) -> list[RawRecord]:
+        """All records, or those with the given ids (what one stage asked for), one per id (the first success
+        wins, else the last failure), sorted by id so later stages do not depend on completion order. Rows are
+        filtered by id before their JSON is decoded: the cache is shared by every build of a recipe name."""
+        import pyarrow.compute as pc
 
-    def load(self) -> list[RawRecord]:
-        """All records, one per id (the first success wins, else the last failure), sorted by id so later
-        stages do not depend on completion order."""
+        wanted = pa.array(sorted(ids), type=pa.string()) if ids is not None else None
         seen: dict[str, RawRecord] = {}
         for p in self.parts():
-            for row in pq.read_table(p).to_pylist():
+            table = pq.read_table(p)
+            if wanted is not None:
+                table = table.filter(pc.is_in(table["id"], value_set=wanted))
+            for row in table.to_pylist():
                 old = seen.get(row["id"])
                 if old is None or (old.status != "ok"):
                     seen[row["id"]] = RawRecord.from_dict(json.loads(row["record"]))

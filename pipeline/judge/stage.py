@@ -76,7 +76,8 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
             break
         pairs = judge_requests(task, pending, spec, settings, seed, attempt, template_path)
         requests = [r for _, r in pairs]
-        if {r.id for r in requests} - store.done_ids():
+        wanted = {r.id for r in requests}
+        if wanted - store.done_ids():
             pool = pool() if callable(pool) else pool
             stats: GenerationStats = run_generation(pool, requests, book, store, progress=progress)
         else:
@@ -84,7 +85,7 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
         run.calls += stats.generated
         run.cached += stats.cached
         run.stats.append(stats.summary())
-        got = {r.id: r for r in store.load_ids({r.id for _, r in pairs})}
+        got = {r.id: r for r in store.load(wanted)}
         still = []
         for rec, req in pairs:
             res = got.get(req.id)

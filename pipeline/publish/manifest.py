@@ -19,14 +19,18 @@ def write_manifest(build_dir: Path, files: list[Path], extra: dict) -> Path:
     return path
 
 
-def check_manifest(build_dir: Path) -> list[str]:
-    """Files whose hash differs from the manifest, or that are missing."""
-    data = json.loads((build_dir / MANIFEST).read_text())
+def check_manifest(build_dir: Path, files: dict | None = None) -> list[str]:
+    """Files that are missing or whose size or sha256 differs from the manifest (whose `files` entry may be
+    passed in when the caller has already read it), one message each, naming the file."""
+    if files is None:
+        files = json.loads((build_dir / MANIFEST).read_text())["files"]
     bad = []
-    for rel, meta in data["files"].items():
+    for rel, meta in sorted(files.items()):
         p = build_dir / rel
         if not p.is_file():
-            bad.append(f"missing: {rel}")
-        elif sha256_file(p) != meta["sha256"]:
-            bad.append(f"changed: {rel}")
+            bad.append(f"{rel}: missing")
+        elif p.stat().st_size != meta.get("bytes"):
+            bad.append(f"{rel}: size {p.stat().st_size} != {meta.get('bytes')} in the manifest")
+        elif sha256_file(p) != meta.get("sha256"):
+            bad.append(f"{rel}: sha256 differs from the manifest")
     return bad

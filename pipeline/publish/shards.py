@@ -20,7 +20,7 @@ from ..util.atomic import atomic_path
 
 @dataclass
 class SplitPlan:
-    rows: list[dict[str, Any]]
+    table: pa.Table          # the split's rows, sorted by id, with the explicit row schema
     shards: int
 
     def names(self, split: str) -> list[str]:
@@ -49,17 +49,19 @@ def split_of(row_id: str, test_fraction: float, seed: int) -> str:
 
 
 def plan_shards(rows: list[dict[str, Any]], schema: pa.Schema, publish: dict[str, Any]) -> dict[str, SplitPlan]:
+    """Each split's rows as one Arrow table (the row dicts are converted once, the slowest step of publishing)
+    and its shard count."""
     by_split: dict[str, list[dict[str, Any]]] = {"train": []}
-    for r in sorted(rows, key=lambda r: r["id"]):
+    for r in rows:
         by_split.setdefault(split_of(r["id"], publish.get("test_fraction") or 0.0, publish.get("split_seed", 0)),
                             []).append(r)
     plans = {}
     for split, part in by_split.items():
+        table = rows_table(part, schema)
         n = publish["num_shards"]
         if publish.get("max_shard_mb") and part:
-            nbytes = pa.Table.from_pylist(part, schema=schema).nbytes
-            n = max(n, math.ceil(nbytes / (publish["max_shard_mb"] * 1e6)))
-        plans[split] = SplitPlan(rows=part, shards=shard_count(len(part), n))
+            n = max(n, math.ceil(table.nbytes / (publish["max_shard_mb"] * 1e6)))
+        plans[split] = SplitPlan(table=table, shards=shard_count(len(part), n))
     return plans
 
 
@@ -70,7 +72,7 @@ def write_table(path: Path, table: pa.Table) -> Path:
 
 
 def rows_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Rows sorted by id as one Arrow table with the explicit schema (the row dicts are converted once)."""
+    """Rows sorted by id as one Arrow table with the explicit schema."""
     return pa.Table.from_pylist(sorted(rows, key=lambda r: r["id"]), schema=schema)
 
 

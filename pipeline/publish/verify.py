@@ -1,7 +1,7 @@
 """`ascl verify BUILD`: is a published build exactly what its manifest says, and internally consistent?
 
 Checks, each reported with the file it concerns: every manifest entry exists with its sha256 and size; no
-unlisted file sits in data/ or rejects/; the manifest's build id matches the lock; every shard opens and every
+unlisted file sits in data/, rejects/ or raw/; the manifest's build id matches the lock; every shard opens and every
 row validates against schemas/record.schema.json; row counts agree with the funnel in metrics.json; and the
 funnel's arithmetic adds up."""
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ..util.hashing import sha256_file
 from ..util.schemas import schema_errors
-from .manifest import MANIFEST
+from .manifest import MANIFEST, check_manifest
 
 
 def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
@@ -26,16 +25,8 @@ def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
         files = manifest["files"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         return [f"{MANIFEST}: unreadable ({e})"]
-    problems = []
-    for rel, meta in sorted(files.items()):
-        p = d / rel
-        if not p.is_file():
-            problems.append(f"{rel}: missing")
-        elif p.stat().st_size != meta.get("bytes"):
-            problems.append(f"{rel}: size {p.stat().st_size} != {meta.get('bytes')} in the manifest")
-        elif sha256_file(p) != meta.get("sha256"):
-            problems.append(f"{rel}: sha256 differs from the manifest")
-    for folder in ("data", "rejects"):
+    problems = check_manifest(d, files)
+    for folder in ("data", "rejects", "raw"):
         for p in sorted((d / folder).rglob("*")) if (d / folder).is_dir() else []:
             if p.is_file() and str(p.relative_to(d)) not in files:
                 problems.append(f"{p.relative_to(d)}: not in the manifest")

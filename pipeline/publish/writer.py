@@ -14,7 +14,7 @@ from ..filters import FilterOutcome
 from ..util.atomic import write_text
 from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
-from .shards import SplitPlan, rows_table, write_shards, write_table
+from .shards import SplitPlan, write_shards, write_table
 
 PUBLISHED = ("data", "rejects", "raw", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
 REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
@@ -28,9 +28,8 @@ RAW_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kin
 
 @dataclass
 class Publication:
-    plan: dict[str, SplitPlan]                                  # split -> rows and shard count
+    plan: dict[str, SplitPlan]                                  # split -> Arrow table and shard count
     rejects: list[tuple[FilterOutcome, str, str, str | None, str | None]]   # outcome, stage, reason, dup of, cluster
-    row_schema: pa.Schema
     outcomes: list[FilterOutcome]                               # every trace, for the provenance table
     judge: dict[str, dict]                                      # id -> judge verdict (scores, raw reply)
     card: str
@@ -50,7 +49,7 @@ def clear_published(build_dir: Path) -> None:
 
 def publish(build_dir: Path, pub: Publication) -> list[Path]:
     files = [p for split, plan in pub.plan.items()
-             for p in write_shards(rows_table(plan.rows, pub.row_schema), build_dir / "data", plan.shards, split)]
+             for p in write_shards(plan.table, build_dir / "data", plan.shards, split)]
     rej = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
             "stage": stage, "reason": reason, "duplicate_of": dup, "cluster": cluster,
             "judge": canonical_json(pub.judge[o.record.id]) if o.record.id in pub.judge else None,

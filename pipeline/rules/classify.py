@@ -1,7 +1,7 @@
 """Category classification for prompts whose source gives none, so explicit mode can put the right rules in the
-teacher's context. Method: all-MiniLM-L6-v2 cosine between the prompt and each category's description plus its
-rule texts; the nearest category wins if it clears a similarity floor, else the prompt keeps only the general
-rules. Embeddings (not the teacher) because the label must not depend on the teacher under test, it costs
+teacher's context. Method: all-MiniLM-L6-v2 cosine between the prompt and each category's description and each
+of its rules; the category of the best match wins if it clears a similarity floor, else the prompt keeps only
+the general rules. Embeddings (not the teacher) because the label must not depend on the teacher under test, it costs
 milliseconds, and its accuracy is measured once on labelled prompts (bench/category_classifier.py)."""
 from __future__ import annotations
 
@@ -36,13 +36,13 @@ def nearest_categories(texts: list[str], book: RuleBook) -> list[tuple[str, floa
 
 
 def classify_prompts(prompts: list[Prompt], book: RuleBook, settings: dict) -> tuple[list[Prompt], dict[str, int]]:
-    """Fill in missing categories; returns the prompts and counts {source, embedding, below_floor, skipped}."""
-    counts = {"source": 0, "embedding": 0, "below_floor": 0, "not_classified": 0}
-    todo = [i for i, p in enumerate(prompts) if p.category is None and p.kind in settings["kinds"]]
-    counts["source"] = sum(p.category is not None for p in prompts)
+    """Fill in missing categories; returns the prompts and counts {source, embedding, below_floor,
+    not_classified}."""
+    counts = {"source": sum(p.category is not None for p in prompts), "embedding": 0, "below_floor": 0}
+    todo = [i for i, p in enumerate(prompts) if p.category is None and p.kind in settings["kinds"]] \
+        if settings["method"] == "embedding" else []
     counts["not_classified"] = len(prompts) - counts["source"] - len(todo)
-    if settings["method"] != "embedding" or not todo:
-        counts["not_classified"] += len(todo) if settings["method"] != "embedding" else 0
+    if not todo:
         return prompts, counts
     out = list(prompts)
     for i, (cat, sim) in zip(todo, nearest_categories([prompts[i].text for i in todo], book)):
