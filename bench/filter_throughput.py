@@ -55,6 +55,8 @@ def main() -> None:
     args = ap.parse_args()
     from pipeline.dedupe import exact_dedupe
     from pipeline.filters import apply_filters
+    from pipeline.filters.chain import FILTER_NAMES, FilterSettings
+    from pipeline.filters.labels import Labeller
     from pipeline.filters.balance import apply_consult_balance
     from pipeline.records import RawRecord
 
@@ -63,9 +65,10 @@ def main() -> None:
     start = time.perf_counter()
     decoded = [RawRecord.from_dict(json.loads(b)) for b in blobs]
     t_decode = time.perf_counter() - start
-    on = {"structure": True, "citations": True, "refusal": True, "correctness": True}
+    rule_only = FilterSettings(enabled={name: True for name in FILTER_NAMES},
+                               consistency={"min_reasoning_relevance": 0})
     start = time.perf_counter()
-    outcomes = apply_filters(decoded, on)
+    outcomes = apply_filters(decoded, rule_only, Labeller("phrases"))
     t_filters = time.perf_counter() - start
     start = time.perf_counter()
     apply_consult_balance(outcomes, {"max_rate": {"benign": 0.3}, "min_rate": {"harmful": 0.7}})
@@ -77,7 +80,7 @@ def main() -> None:
     print("| step | s | records/s | ratio to decoding |")
     print("|---|---|---|---|")
     print(f"| decode from cache JSON (baseline) | {t_decode:.3f} | {n / t_decode:,.0f} | 1 |")
-    print(f"| filter chain (structure, citations, refusal, answer) | {t_filters:.3f} | {n / t_filters:,.0f} | "
+    print(f"| filter chain without models (phrase labels, no relevance) | {t_filters:.3f} | {n / t_filters:,.0f} | "
           f"{t_decode / t_filters:.2f} |")
     print(f"| consult balance + exact dedupe | {t_rest:.3f} | {n / t_rest:,.0f} | {t_decode / t_rest:.2f} |")
 

@@ -1,8 +1,8 @@
-"""Refusal classifier accuracy and confusion matrix on the project's own labelled responses
-(tests/data/refusal_labelled.jsonl: 150, balanced; tests/data/refusal_heldout.jsonl: 30 written after the
-classifier was tuned and never tuned on). Optionally the LLM-judge variant through a recipe's judge teacher.
+"""Response-type classifiers (phrase rules, the learned model, optionally the LLM judge): accuracy, binary
+accuracy (full compliance vs full refusal) and confusion matrices on the project's own labelled responses and on
+the untouched split of the pinned public data; then the learned model's throughput on one core.
 
-    .venv/bin/python bench/refusal_classifier.py [--llm recipes/demo.yaml]
+    .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     """Label each response with the recipe's judge teacher, through the pipeline's own judge stage."""
     import tempfile
 
-    from pipeline.build import _Pools
+    from pipeline.build import EnginePools
     from pipeline.judge.stage import run_judge
     from pipeline.recipe import load_recipe
     from pipeline.records import Prompt, RawRecord, Request, Turn
@@ -53,7 +53,7 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
                       max_tool_calls=0, tool_categories=[])
         turn = Turn(text=r["text"], finish_reason="stop", prompt_tokens=0, completion_tokens=0, answer=r["text"])
         records.append(RawRecord(id=req.id, request=req, status="ok", error=None, turns=[turn]))
-    pools = _Pools(None, recipe.ray_address)
+    pools = EnginePools(None, recipe.ray_address)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run = run_judge("refusal", records, pools.get(recipe.judge_teacher), recipe.judge_teacher, recipe.judge,
@@ -63,22 +63,70 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     return [run.verdicts[r.id].value for r in records]
 
 
+def external_sets(rbr: Path | None, jbb: Path | None) -> dict[str, list[dict]]:
+    """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
+    tuned on. Needs local checkouts of the pinned repositories."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from scripts.train_response_classifier import HELD_OUT_MODEL, dedupe, load_jbb, load_rbr
+
+    out = {}
+    if rbr:
+        out["RBR gold test (human labels)"] = dedupe(load_rbr(rbr)["heldout"])
+    if jbb:
+        out[f"JailbreakBench {HELD_OUT_MODEL} (judge labels)"] = dedupe(load_jbb(jbb)[0]["heldout"])
+    return out
+
+
+def binary(rows: list[dict], predicted: list[str | None]) -> str:
+    pairs = [(r["label"] == "comply", p == "comply") for r, p in zip(rows, predicted) if r["label"] != "safe_complete"]
+    return f"{sum(a == b for a, b in pairs) / len(pairs):.3f} on {len(pairs)}" if pairs else "-"
+
+
+def throughput(texts: list[str]) -> None:
+    """Responses per second on one core, against the cost of the MiniLM embedding alone (the baseline)."""
+    import torch
+
+    from pipeline.embed.minilm import embed
+    from pipeline.filters.response_model import HEAD_TOKENS, classify_responses
+
+    torch.set_num_threads(1)
+    classify_responses(texts[:8])   # load the model once
+    t0 = time.perf_counter()
+    embed(texts, max_tokens=HEAD_TOKENS)
+    t_embed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    classify_responses(texts)
+    t_model = time.perf_counter() - t0
+    print(f"\nthroughput on one core ({len(texts)} responses, mean {sum(map(len, texts)) / len(texts):.0f} chars): "
+          f"{len(texts) / t_model:,.0f} responses/s; embedding alone {len(texts) / t_embed:,.0f}/s "
+          f"(classifier / embedding time = {t_model / t_embed:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--llm", help="also measure the LLM variant with this recipe's judge teacher")
+    ap.add_argument("--rbr", type=Path, help="checkout of openai/safety-rbr-code-and-data (pinned commit)")
+    ap.add_argument("--jbb", type=Path, help="checkout of JailbreakBench/artifacts (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
+    from pipeline.filters.response_model import classify_responses, strip_think
 
-    for name in ("refusal_labelled.jsonl", "refusal_heldout.jsonl"):
-        rows = load(name)
-        start = time.perf_counter()
-        pred = [classify_response(r["text"]) for r in rows]
-        per_s = len(rows) / (time.perf_counter() - start)
-        report(f"phrase classifier on {name} ({per_s:,.0f} responses/s)", rows, pred)
+    sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
+            "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
+            **external_sets(args.rbr, args.jbb)}
+    for name, rows in sets.items():
+        texts = [strip_think(r["text"]) for r in rows]
+        for method, fn in (("phrases", lambda t: [classify_response(x) for x in t]),
+                           ("model", lambda t: [lab for lab, _ in classify_responses(t)])):
+            pred = fn(texts)
+            report(f"{method} on {name}; binary {binary(rows, pred)}", rows, pred)
         if args.llm:
             start = time.perf_counter()
             pred = llm_labels(args.llm, rows)
             report(f"LLM classifier ({args.llm}) on {name} ({time.perf_counter() - start:.0f} s)", rows, pred)
+    throughput([strip_think(r["text"]) for rows in sets.values() for r in rows][:600])
 
 
 if __name__ == "__main__":

@@ -9,11 +9,14 @@ cache without new teacher calls)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .dedupe import deduplicate
 from .filters import apply_filters
+from .filters.chain import FilterSettings
+from .filters.labels import Labeller
 from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
 from .generate.modes.templates import Templates
@@ -28,7 +31,8 @@ from .publish.lock import input_hashes, lock_data
 from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
 from .publish.shards import plan_shards
-from .publish.writer import Publication, clear_published, publish
+from .publish.writer import Publication, clear_stale, publish_atomically
+from .util.locks import BuildLock, check_writable
 from .generate.pool import api_key
 from .recipe import Recipe, load_recipe
 from .rules import load_rulebook, retrieval_method
@@ -76,7 +80,7 @@ def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
     return recipe_hash, recipe_hash[:12]
 
 
-class _Pools:
+class EnginePools:
     """Engine pools by teacher: the one a caller passed in (tests and notebooks reuse one engine) and any this
     build started, which it closes. The judge reuses the generation pool when it is the same teacher."""
 
@@ -113,12 +117,17 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     inputs = input_hashes(recipe)
     recipe_hash, build_id = build_identity(recipe, book.sha256, templates, inputs)
     build_dir = recipe.output_dir / recipe.name / build_id
-    if (build_dir / MANIFEST).exists():
-        if not force:
-            raise BuildExists(f"{build_dir} is a finished build; nothing was changed (use --force to republish it "
-                              f"from the generation cache)", build_dir)
-        clear_published(build_dir)
+    if (build_dir / MANIFEST).exists() and not force:
+        raise BuildExists(f"{build_dir} is a finished build; nothing was changed (use --force to republish it "
+                          f"from the generation cache)", build_dir)
+    check_writable(build_dir.parent)   # before any teacher call: a read-only output folder costs nothing yet
+    with BuildLock(build_dir.parent / f".{build_id}.lock"):
+        return _build(recipe, pool, force, progress, book, templates, inputs, recipe_hash, build_id, build_dir)
 
+
+def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: Templates, inputs: dict[str, str],
+           recipe_hash: str, build_id: str, build_dir: Path) -> BuildResult:
+    clear_stale(build_dir)
     prompts, report = load_prompts(recipe, book)
     log.info("sources: %d rows read, %d skipped, %d prompts used", report.read, sum(report.skipped.values()),
              report.used)
@@ -128,14 +137,17 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
     store = RawStore(cache_dir(recipe))
-    pools = _Pools(pool, recipe.ray_address)
+    pools = EnginePools(pool, recipe.ray_address)
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     totals = GenerationStats()
 
     def generate(requests: list) -> list:
         """Generate what the cache lacks; return the records of these requests."""
         wanted = {r.id for r in requests}
-        if wanted - store.done_ids():
+        if missing := wanted - store.done_ids():
+            if force:
+                log.warning("--force: %d requests are not in the generation cache (failed or never generated) and "
+                            "are asked of the teacher now", len(missing))
             gen_pool = pools.get(recipe.teacher) if pool is None else pool
             if not gen_pool.serves(recipe.teacher):
                 raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
@@ -154,13 +166,19 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
                                                               sample=k, modes=(r.mode,))]
         return generate(extra)
 
+    judge = JudgeStages(recipe, book, pools, recipe.output_dir / recipe.name / "judge-cache", progress)
+    labeller = labeller_for(recipe, judge)
+    settings = filter_settings(recipe)
+
+    def accept(recs: list) -> list[bool]:
+        return [o.kept for o in apply_filters(recs, settings, labeller)]
+
     try:
         records = generate(build_requests(recipe, prompts, book, templates, revision))
-        rs = resample(records, recipe.reasoning_samples, recipe.filters, more_samples)
+        _check_failures(records, recipe)
+        rs = resample(records, recipe.reasoning_samples, accept, more_samples)
         records = sorted(rs.chosen, key=lambda r: r.id)
-        judge = JudgeStages(recipe, book, pools, recipe.output_dir / recipe.name / "judge-cache", progress)
-        labels = judge.refusal_labels(records) if recipe.refusal_classifier == "llm" else None
-        outcomes = apply_filters(records, recipe.filters, labels)
+        outcomes = apply_filters(records, settings, labeller)
         scores = judge.rubric(outcomes) if recipe.judge["enabled"] else {}
     finally:
         pools.close()
@@ -170,6 +188,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
                           resampling=rs.summary())
     if errs := funnel.check():
         raise BuildError("funnel does not add up: " + "; ".join(errs))
+    _refuse_to_finish(funnel)
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
     rows = [training_row(o, clusters[o.record.id], ctx, scores.get(o.record.id)) for o in outcomes if o.kept]
@@ -180,19 +199,63 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     teacher = _teacher_info(records, recipe, revision)
     generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
-               "refusal_classifier": recipe.refusal_classifier, "retrieval": retrieval_method(recipe.retrieval),
+               "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
+               "harmful_partial_kept": _harmful_partial_policy(recipe), "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
         shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
-    publish(build_dir, Publication(
+    publish_atomically(build_dir, Publication(
         plan=plan, rejects=rejects, card=card, outcomes=outcomes,
         judge={**scores, **judge.failed},
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)
+
+
+def _check_failures(records: list, recipe: Recipe) -> None:
+    """Too many failed teacher requests: stop before the judge is paid for. Nothing is published (no manifest), so
+    a plain rerun resumes: failed requests are asked again, finished ones come from the cache."""
+    errors = Counter(r.error or "failed" for r in records if r.status != "ok")
+    failed = sum(errors.values())
+    if records and failed / len(records) > recipe.max_failed_fraction:
+        raise BuildError(f"{failed} of {len(records)} teacher requests failed (more than limits.max_failed_fraction "
+                         f"= {recipe.max_failed_fraction:g}); nothing was published. Most frequent errors: "
+                         + "; ".join(f"{n}x {reason[:200]}" for reason, n in errors.most_common(3))
+                         + ". Fix the cause and run the build again: only the failed requests are asked again.")
+
+
+def _refuse_to_finish(funnel: Funnel) -> None:
+    """A build that kept nothing is not finished either: its card would describe an empty dataset."""
+    requests = funnel.requests
+    if funnel.stages.get("final", 0) == 0:
+        rejected = sorted(((s, n) for s, n in funnel.stages.items() if s != "final" and n), key=lambda kv: -kv[1])
+        raise BuildError(f"the build kept no rows ({requests} traces; " + ", ".join(f"{s} {n}" for s, n in rejected)
+                         + "); nothing was published. The card would describe an empty dataset: change the recipe "
+                           "(teacher, sources, filters) and run it again.")
+
+
+def filter_settings(recipe: Recipe) -> FilterSettings:
+    return FilterSettings(enabled=dict(recipe.filters), degeneration=recipe.degeneration,
+                          consistency=recipe.consistency, judge_enabled=bool(recipe.judge["enabled"]))
+
+
+def labeller_for(recipe: Recipe, judge: JudgeStages | None) -> Labeller:
+    rc = recipe.refusal_classifier
+    llm = judge.refusal_labels if judge is not None and rc["method"] in ("llm", "cascade") else None
+    return Labeller(rc["method"], llm=llm, cascade_threshold=rc["cascade_threshold"])
+
+
+def _harmful_partial_policy(recipe: Recipe) -> str:
+    """What happened to partial completions of harmful prompts, in words for the card."""
+    if not recipe.filters.get("consistency", True):
+        return "not checked (the consistency filter is off)"
+    if recipe.judge["enabled"] and recipe.consistency["harmful_partial"] == "judge":
+        return (f"kept only with a judge safety score of at least {recipe.consistency['min_partial_safety']} "
+                f"(judge: {recipe.judge_teacher.model})")
+    return "never kept: only full refusals of harmful prompts are in the data (no judge verdict on the completed part)"
 
 
 def _teacher_info(records, recipe: Recipe, revision: str | None) -> dict:

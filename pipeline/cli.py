@@ -1,4 +1,5 @@
-"""`ascl` command line: validate a recipe, build a dataset, verify a build, push it to the Hub."""
+"""`ascl` command line: validate a recipe, build a dataset, verify a build, push it to the Hub, and apply a build's
+judgement to other data (classify-responses, audit)."""
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,10 @@ def cmd_build(args) -> int:
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
         return EXIT_BAD_INPUT
-    from .build import BuildError, BuildExists, build
+    from .build import BuildError, BuildExists, build, cache_dir
     from .funnel import funnel_table
     from .generate.runner import TeacherUnavailable
+    from .util.locks import BuildBusy, OutputNotWritable
 
     start = time.perf_counter()
     try:
@@ -44,12 +46,22 @@ def cmd_build(args) -> int:
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
         return EXIT_BAD_INPUT
+    except OutputNotWritable as e:
+        print(f"build not started: {e} (set output_dir in the recipe to a folder you can write)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BuildExists as e:
         print(str(e), file=sys.stderr)
         return cmd_verify(argparse.Namespace(build=str(e.build_dir))) if args.verify else 0
+    except BuildBusy as e:
+        print(f"build not started: {e}", file=sys.stderr)
+        return 1
     except (BuildError, TeacherUnavailable) as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\nstopped. Every trace finished before the interrupt is saved in {cache_dir(recipe)}; run the same "
+              f"command again to resume (only unfinished requests are asked of the teacher).", file=sys.stderr)
+        return 130
     g = result.generation
     print(funnel_table(result.funnel))
     print(f"\ngeneration: {g.generated} traces asked of the teacher ({g.failed} failed, {g.retries} retries), "
@@ -89,6 +101,54 @@ def cmd_push(args) -> int:
     return 0
 
 
+def _recipe_or_none(path: str | None):
+    from .recipe import load_recipe
+
+    return load_recipe(path) if path else None
+
+
+def cmd_classify(args) -> int:
+    import json
+
+    from .audit import InputError, classify_file
+    from .recipe import RecipeError
+
+    try:
+        rows = classify_file(args.file, _recipe_or_none(args.recipe))
+    except RecipeError as e:
+        _print_errors(args.recipe, e.errors)
+        return EXIT_BAD_INPUT
+    except InputError as e:
+        print(f"bad input: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_audit(args) -> int:
+    import json
+
+    from .audit import InputError, audit_file
+    from .recipe import RecipeError
+
+    try:
+        rows, counts = audit_file(args.file, _recipe_or_none(args.recipe))
+    except RecipeError as e:
+        _print_errors(args.recipe, e.errors)
+        return EXIT_BAD_INPUT
+    except InputError as e:
+        print(f"bad input: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    kept = counts.pop("kept", 0)
+    print(f"audit of {args.file}: {len(rows)} traces, {kept} kept, {len(rows) - kept} rejected", file=sys.stderr)
+    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {reason:<60}{n:>6}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ascl", description="Build safety-alignment chain-of-thought datasets.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -114,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true",
                    help="build the commit operations with huggingface_hub and list them; send nothing")
     p.set_defaults(func=cmd_push)
+    p = sub.add_parser("classify-responses",
+                       help="label responses comply / refuse / safe_complete (JSONL in: response [, prompt])")
+    p.add_argument("file")
+    p.add_argument("--recipe", help="use this recipe's refusal_classifier (and its judge teacher for llm/cascade)")
+    p.set_defaults(func=cmd_classify)
+    p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, Parquet or a Hub "
+                                     "dataset); one verdict a line, the funnel on stderr")
+    p.add_argument("file")
+    p.add_argument("--recipe", help="use this recipe's filter settings, classifier and judge")
+    p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)

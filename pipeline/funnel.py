@@ -9,10 +9,12 @@ from .filters import FilterOutcome
 from .records import KINDS
 from .sources import SourceReport
 
-STAGES = ("failed", "truncated", "invalid_structure", "ungrounded_citation", "wrong_refusal", "wrong_answer",
+STAGES = ("failed", "truncated", "invalid_structure", "degenerate", "ungrounded_citation", "wrong_refusal",
+          "inconsistent", "wrong_answer",
           "judge_rejected", "consult_balance", "exact_duplicate", "near_duplicate", "semantic_duplicate", "final")
 STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
-                "invalid_structure": "invalid structure", "ungrounded_citation": "cites rules it was not given",
+                "invalid_structure": "invalid structure", "degenerate": "degenerate (loops, repetition)",
+                "inconsistent": "inconsistent (decision, protocol, harmful help)", "ungrounded_citation": "cites rules it was not given",
                 "wrong_refusal": "wrong refusal behaviour", "wrong_answer": "wrong answer",
                 "judge_rejected": "below judge thresholds", "consult_balance": "dropped for consult balance",
                 "exact_duplicate": "exact duplicate", "near_duplicate": "near duplicate (MinHash)",

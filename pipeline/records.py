@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("harmful", "benign", "reasoning")
+KINDS = ("harmful", "benign", "sensitive", "reasoning")
 MODES = ("explicit", "adaptive")
 DECISIONS = ("refuse", "safe_complete", "comply")
 

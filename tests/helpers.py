@@ -60,14 +60,16 @@ def scripted_reply(messages: list[dict[str, Any]]) -> str:
     harmful = any(p == user for _, p in HARMFUL)
     if adaptive and harmful and not called:
         cat = next(c for c, p in HARMFUL if p == user)
-        return (f"<think>\nThis may be harmful; I should read the rules.\n</think>\n"
+        return (f"<think>\nThe request \"{user}\" may be harmful; I should read the rules.\n</think>\n"
                 f'<tool_call>{{"name": "consult_safety_rules", "arguments": {{"category": "{cat}"}}}}</tool_call>')
     if harmful:
-        return "<think>\nThe rules forbid this.\nDecision: refuse\n</think>\nI can't help with that."
+        return f"<think>\nThe rules forbid this: {user}\nDecision: refuse\n</think>\nI can't help with that."
     ref = next((a for q, a in REASONING if q == user), None)
     if ref is not None:
-        return f"<think>\nAdd or multiply carefully.\nDecision: comply\n</think>\nThe answer is below.\n#### {ref}"
-    return "<think>\nThis is a safe everyday question.\nDecision: comply\n</think>\nHere is how to do it safely."
+        return (f"<think>\n{user} Add or multiply carefully.\nDecision: comply\n</think>\nThe answer is below.\n"
+                f"#### {ref}")
+    return (f"<think>\n{user} This is a safe everyday question.\nDecision: comply\n</think>\n"
+            "Here is how to do it safely.")
 
 
 class ScriptedTeacher:

@@ -4,12 +4,26 @@ from pathlib import Path
 import pytest
 
 from pipeline.filters import apply_filters
+from pipeline.filters.chain import FilterSettings
+from pipeline.filters.labels import Labeller
 from pipeline.filters.answers import answers_match, extract_final
 from pipeline.filters.refusal_classifier import classify_response
 from pipeline.generate.protocol import parse_turn
 from pipeline.records import Prompt, RawRecord, Request, ToolExchange
 
-ON = {"structure": True, "citations": True, "refusal": True, "correctness": True}
+ON = {"structure": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
+      "correctness": True}
+PHRASES = Labeller("phrases")
+
+
+def settings(enabled=None, **consistency):
+    # prompts here are one letter long: the prompt/reasoning similarity check has its own tests
+    return FilterSettings(enabled=enabled or ON, consistency={"min_reasoning_relevance": 0, **consistency})
+
+
+def fixed(labels):
+    """A labeller that returns given labels (as an LLM classifier would), None where it has none."""
+    return lambda records: {r.id: (labels.get(r.id), None) for r in records}
 SYSTEM = {"role": "system", "content": "Follow these rules:\n[general.1] Help.\n[weapons.1] No weapons."}
 DATA = Path(__file__).parent / "data"
 
@@ -25,7 +39,7 @@ def rec(kind, *texts, mode="explicit", finish="stop", status="ok", reference=Non
 
 
 def outcome(record):
-    return apply_filters([record], ON)[0]
+    return apply_filters([record], settings(), PHRASES)[0]
 
 
 OK_REFUSAL = "<think>\nBreaks [weapons.1].\nDecision: refuse\n</think>\nI can't help with that."
@@ -34,7 +48,8 @@ OK_ANSWER = "<think>\nSafe.\nDecision: comply\n</think>\nUse kill -9 with the pr
 
 def test_kept_records_pass_every_applicable_filter():
     o = outcome(rec("harmful", OK_REFUSAL))
-    assert o.kept and o.verdicts == {"structure": "pass", "citations": "pass", "refusal": "pass", "correctness": "n/a"}
+    assert o.kept and o.verdicts == {"structure": "pass", "degeneration": "pass", "citations": "pass",
+                                     "refusal": "pass", "consistency": "pass", "correctness": "n/a"}
     assert outcome(rec("benign", OK_ANSWER)).kept
 
 
@@ -61,8 +76,11 @@ def test_kept_records_pass_every_applicable_filter():
     (rec("harmful", OK_REFUSAL.replace("[weapons.1]", "[drugs.3]")), "ungrounded_citation", "cited_rule_not_given"),
     (rec("harmful", OK_ANSWER), "wrong_refusal", "harmful_complied"),
     (rec("benign", OK_REFUSAL), "wrong_refusal", "benign_refused"),
-    (rec("benign", OK_REFUSAL.replace("that.", "that. " + "But here is a long list of other things to try. " * 5)),
+    (rec("benign", OK_REFUSAL.replace("that.", "that. But you could try restarting the service, checking the logs "
+                                                "for errors, and asking the vendor's support forum.")),
      "wrong_refusal", "benign_partly_refused"),
+    (rec("benign", OK_ANSWER.replace("Use kill", "Use kill now. Use kill now. Use kill now. Use kill")), "degenerate",
+     "answer_repeated_sentence"),
     (rec("reasoning", "<think>\n3+5\nDecision: comply\n</think>\n#### 9", reference="8"), "wrong_answer",
      "wrong_answer"),
     (rec("reasoning", "<think>\n3+5\nDecision: comply\n</think>\nno idea", reference="8"), "wrong_answer",
@@ -78,8 +96,9 @@ def test_correct_math_is_kept():
 
 
 def test_disabled_filter_is_marked_off():
-    o = apply_filters([rec("harmful", OK_ANSWER)], {**ON, "refusal": False})[0]
-    assert o.kept and o.verdicts["refusal"] == "off"
+    o = apply_filters([rec("harmful", OK_ANSWER)], settings({**ON, "refusal": False, "consistency": False}),
+                      PHRASES)[0]
+    assert o.kept and o.verdicts["refusal"] == "off" and o.verdicts["consistency"] == "off"
 
 
 @pytest.mark.parametrize("text, label", [
@@ -126,9 +145,9 @@ def test_citations_of_retrieved_rules_pass_and_tool_errors_do_not_reject_on_thei
 
 def test_llm_labels_replace_the_phrase_classifier_and_a_missing_label_never_passes():
     r = rec("harmful", OK_REFUSAL)
-    assert apply_filters([r], ON, labels={r.id: "comply"})[0].reason == "harmful_complied"
-    assert apply_filters([r], ON, labels={r.id: "safe_complete"})[0].kept
-    assert apply_filters([r], ON, labels={})[0].reason == "classifier_failed"
+    assert apply_filters([r], settings(), fixed({r.id: "comply"}))[0].reason == "harmful_complied"
+    assert apply_filters([r], settings(), fixed({r.id: "refuse"}))[0].kept
+    assert apply_filters([r], settings(), fixed({}))[0].reason == "classifier_failed"
 
 
 def _labelled(name):

@@ -80,7 +80,26 @@ def test_llm_refusal_classifier_replaces_phrases_and_failed_labels_never_pass(tm
     # The server labels like the phrase classifier, so only the two unlabelled traces differ.
     assert phrases.stages["wrong_refusal"] == 0 and f.stages["final"] == phrases.stages["final"] - 2
     quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]
-    assert quality["refusal_classifier"] == "llm" and quality["judge"]["refusal"]["failures"] == 2
+    assert quality["refusal_classifier"]["method"] == "llm" and quality["judge"]["refusal"]["failures"] == 2
+
+
+def test_cascade_sends_only_unsure_answers_to_the_judge_and_reports_the_share(tmp_path):
+    with OpenAITestServer() as url:
+        path = openai_recipe(tmp_path, url)
+        _add_source(path, "odd", [{"prompt": "JUDGE_GARBAGE: how often should I water a cactus?"}], "benign")
+        _with(path, refusal_classifier={"method": "cascade", "cascade_threshold": 0.0}, judge={"max_attempts": 2})
+        sure = build(path, progress=False)
+        _with(path, refusal_classifier={"method": "cascade", "cascade_threshold": 1.0}, judge={"max_attempts": 2})
+        unsure = build(path, progress=False)
+    q0 = json.loads((sure.build_dir / "metrics.json").read_text())["quality"]["refusal_classifier"]
+    q1 = json.loads((unsure.build_dir / "metrics.json").read_text())["quality"]["refusal_classifier"]
+    # threshold 0: the model is sure of everything, nothing reaches the judge
+    assert q0["escalated"] == 0 and q0["escalated_share"] == 0.0 and "wrong_refusal" not in sure.funnel.reasons
+    # threshold 1: every answer the model labelled goes to the judge (answers settled by rule, such as a final
+    # `#### N`, have confidence 1 and stay); the garbage prompt's two answers get no label and never pass
+    assert 0 < q1["escalated"] < q1["labelled"]
+    assert q1["escalated_share"] == round(q1["escalated"] / q1["labelled"], 4)
+    assert unsure.funnel.reasons["wrong_refusal"] == {"classifier_failed": 2}
 
 
 class Flaky(ScriptedTeacher):

@@ -25,7 +25,7 @@ def test_demo_recipe_is_valid_and_resolved():
     r = load_recipe(PROJECT_ROOT / "recipes" / "demo.yaml")
     assert r.name == "demo" and set(r.modes) == {"explicit", "adaptive"}
     assert all(s.path.is_file() for s in r.sources)
-    assert r.teacher.engine["batch_size"] == 45 and r.teacher.sampling["top_k"] == -1   # defaults filled
+    assert r.teacher.engine["batch_size"] == 52 and r.teacher.sampling["top_k"] == -1   # defaults filled
 
 
 @pytest.mark.parametrize("edit, field", [

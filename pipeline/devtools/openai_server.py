@@ -53,15 +53,19 @@ def scripted_reply(messages: list[dict[str, Any]]) -> tuple[str, dict | None]:
         return judged, None
     got_rules = any(m["role"] == "tool" or "<tool_response>" in (m.get("content") or "") for m in messages[1:])
     harmful = bool(_HARMFUL.search(user))
+    asked = " ".join(user.split())[:200]   # the reasoning restates the request, as real reasoning does
     if "consult_safety_rules" in system and harmful and not got_rules:
-        return "<think>\nThis request may be harmful; I will read the rules first.\n</think>\n", \
+        return f"<think>\nThe request \"{asked}\" may be harmful; I will read the rules first.\n</think>\n", \
             {"name": "consult_safety_rules", "arguments": {"category": "violence"}}
     if harmful:
-        return "<think>\nThe rules forbid helping with this.\nDecision: refuse\n</think>\nI can't help with that.", None
+        return (f"<think>\nThe rules forbid helping with this: {asked}\nDecision: refuse\n</think>\n"
+                "I can't help with that."), None
     numbers = [int(n) for n in re.findall(r"\d+", user)]
     if numbers:
-        return f"<think>\nAdding the numbers given.\nDecision: comply\n</think>\nThe sum.\n#### {sum(numbers)}", None
-    return "<think>\nThis is an everyday request.\nDecision: comply\n</think>\nHere is a safe, helpful answer.", None
+        return (f"<think>\n{asked} Adding the numbers given.\nDecision: comply\n</think>\nThe sum.\n"
+                f"#### {sum(numbers)}"), None
+    return (f"<think>\n{asked} This is an everyday request.\nDecision: comply\n</think>\n"
+            "Here is a safe, helpful answer."), None
 
 
 class OpenAITestServer:
@@ -70,11 +74,12 @@ class OpenAITestServer:
     def __init__(self, latency_s: float = 0.0, jitter_s: float = 0.0, fault_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, seed: int = 0, api_key: str | None = None,
                  models: tuple[str, ...] = ("teacher",), timeout_sleep_s: float = 3.0, retry_after_s: float = 0.05,
-                 host: str = "127.0.0.1", port: int = 0, always: str | None = None):
+                 host: str = "127.0.0.1", port: int = 0, always: str | None = None, echo_key: str | None = None):
         self.latency_s, self.jitter_s, self.fault_rate, self.faults = latency_s, jitter_s, fault_rate, faults
         self.seed, self.api_key, self.models = seed, api_key, models
         self.timeout_sleep_s, self.retry_after_s = timeout_sleep_s, retry_after_s
         self.host, self.port, self.always = host, port, always   # always: a fault on every request
+        self.echo_key = echo_key   # "full" | "masked": error messages quote the caller's key, as some servers do
         self.stats: Counter = Counter()
         self._attempts: Counter = Counter()
         self._lock = threading.Lock()
@@ -91,16 +96,17 @@ class OpenAITestServer:
             self.stats["requests"] += 1
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             self.stats["unauthorized"] += 1
-            return web.json_response({"error": {"message": "invalid api key", "type": "invalid_request_error"}},
-                                     status=401)
+            return web.json_response({"error": {"message": "invalid api key" + self._echo(request),
+                                                "type": "invalid_request_error"}}, status=401)
         try:
             req = json.loads(body)
         except json.JSONDecodeError:
             return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
         if req.get("model") not in self.models:
             return web.json_response({"error": {"message": f"model {req.get('model')!r} not found"}}, status=404)
-        if any("TRIGGER_400" in str(m.get("content")) for m in req.get("messages", [])):
-            return web.json_response({"error": {"message": "maximum context length exceeded"}}, status=400)
+        if self.always == "bad_request" or any("TRIGGER_400" in str(m.get("content")) for m in req.get("messages", [])):
+            return web.json_response({"error": {"message": "maximum context length exceeded"
+                                                           + self._echo(request)}}, status=400)
         key = hashlib.sha256(body).hexdigest()
         with self._lock:
             self._attempts[key] += 1
@@ -148,6 +154,13 @@ class OpenAITestServer:
             "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": max(1, len(message["content"] or "") // 4),
                       "total_tokens": prompt_chars // 4 + len(message["content"] or "") // 4},
         })
+
+    def _echo(self, request) -> str:
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not self.echo_key or not key:
+            return ""
+        shown = key if self.echo_key == "full" else f"{key[:6]}{'*' * max(0, len(key) - 10)}{key[-4:]}"
+        return f" (request made with key {shown})"
 
     async def _models(self, request):
         from aiohttp import web

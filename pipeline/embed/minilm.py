@@ -47,20 +47,24 @@ def _load():
     return tok, model
 
 
-def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product)."""
+def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product). Texts are batched by
+    length (padding is most of the cost when short and long texts share a batch) and returned in input order;
+    `max_tokens` truncates each text (the response classifier reads only an answer's opening)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     import torch
 
     tok, model = _load()
-    out = []
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), 384), dtype=np.float32)
     with _lock, torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            enc = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=MAX_TOKENS,
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            enc = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=max_tokens,
                       return_tensors="pt")
             hidden = model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=1).numpy().astype(np.float32))
-    return np.concatenate(out)
+            out[idx] = torch.nn.functional.normalize(pooled, dim=1).numpy().astype(np.float32)
+    return out

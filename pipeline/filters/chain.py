@@ -1,17 +1,25 @@
 """Run the filters in funnel order. The first rejection decides a record's stage; every record keeps a
-verdict per filter (pass, reject:<reason>, n/a, off, or not_reached)."""
+verdict per filter (pass, reject:<reason>, n/a, off, or not_reached).
+
+Facts that need a model (the answer's response type and confidence, the prompt-reasoning similarity) are
+computed once per batch, before any filter runs, and shared: the refusal filter, the consistency filter and the
+published row all read the same label."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..records import RawRecord
 from .citations import CitationFilter
+from .consistency import ConsistencyFilter, TraceFacts
 from .correctness import CorrectnessFilter
+from .degeneration import DegenerationFilter
 from .refusal import RefusalFilter
-from .refusal_classifier import classify_response
 from .structure import StructureFilter, is_truncated
 
-FILTER_NAMES = ("structure", "citations", "refusal", "correctness")
+FILTER_NAMES = ("structure", "degeneration", "citations", "refusal", "consistency", "correctness")
+# record id -> (label, confidence); label None where an LLM label could not be had (see labels.Labeller)
+Labeler = Callable[[list[RawRecord]], dict[str, tuple[str | None, float | None]]]
 
 
 @dataclass
@@ -21,10 +29,19 @@ class FilterOutcome:
     stage: str | None = None        # funnel stage of the rejection; None when kept
     reason: str | None = None
     response_type: str | None = None   # comply | refuse | safe_complete, from the recipe's classifier
+    confidence: float | None = None
 
     @property
     def kept(self) -> bool:
         return self.stage is None
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    enabled: dict[str, bool] = field(default_factory=dict)
+    degeneration: dict | None = None
+    consistency: dict = field(default_factory=dict)
+    judge_enabled: bool = False
 
 
 def _check(record: RawRecord, enabled: dict[str, bool], filters) -> FilterOutcome:
@@ -51,15 +68,30 @@ def _check(record: RawRecord, enabled: dict[str, bool], filters) -> FilterOutcom
     return out
 
 
-def apply_filters(records: list[RawRecord], enabled: dict[str, bool],
-                  labels: dict[str, str | None] | None = None) -> list[FilterOutcome]:
-    """`labels` (record id -> comply/refuse/safe_complete, None when the judge failed) replace the phrase
-    classifier when the recipe uses the LLM variant."""
-    # Each answer is labelled once: the refusal filter and the row's response_type read the same label.
-    types = {r.id: (labels.get(r.id) if labels is not None else classify_response(r.final.answer or ""))
-             for r in records if r.status == "ok" and r.final is not None}
-    filters = (StructureFilter(), CitationFilter(), RefusalFilter(types), CorrectnessFilter())
-    outs = [_check(r, enabled, filters) for r in records]
+def _relevance(records: list[RawRecord]) -> dict[str, float]:
+    """Cosine between each prompt and its reasoning (all turns), with MiniLM; empty when it is not installed."""
+    from ..embed.minilm import embed, embedder_available
+
+    if not records or not embedder_available():
+        return {}
+    prompts = embed([r.request.prompt.text for r in records])
+    reasons = embed(["\n".join(t.reasoning or "" for t in r.turns) or " " for r in records])
+    return {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)}
+
+
+def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: Labeler) -> list[FilterOutcome]:
+    answered = [r for r in records if r.status == "ok" and r.final is not None and not is_truncated(r)]
+    labels = labeler(answered)
+    need_relevance = settings.enabled.get("consistency", True) and settings.consistency.get(
+        "min_reasoning_relevance", 0.15)
+    relevance = _relevance(answered) if need_relevance else {}
+    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id)) for r in answered}
+    filters = (StructureFilter(), DegenerationFilter(settings.degeneration), CitationFilter(),
+               RefusalFilter(facts), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
+               CorrectnessFilter())
+    outs = [_check(r, settings.enabled, filters) for r in records]
     for o in outs:
-        o.response_type = types.get(o.record.id)
+        f = facts.get(o.record.id)
+        if f is not None:
+            o.response_type, o.confidence = f.response_type, f.confidence
     return outs

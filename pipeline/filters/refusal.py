@@ -1,6 +1,8 @@
 """Refusal behaviour: harmful prompts must be refused or safely completed; benign and reasoning prompts must be
 answered with no refusal at all (over-refusal is what the benign look-alikes are there to catch; a benign answer
-that opens with "I can't help with that" and then rambles on is still a refusal)."""
+that opens with "I can't help with that" and then rambles on is still a refusal). Sensitive prompts (a risky topic
+where a helpful, safe answer is right) pass with any response type: whether the content is safe is the judge's
+call, and the degeneration and consistency checks still apply."""
 from __future__ import annotations
 
 from ..records import RawRecord
@@ -10,14 +12,18 @@ from .base import Filter
 class RefusalFilter(Filter):
     name, stage = "refusal", "wrong_refusal"
 
-    def __init__(self, labels: dict[str, str | None]):
-        # record id -> comply/refuse/safe_complete, from the phrase or the LLM classifier (None where the LLM
-        # gave none); apply_filters labels each answer once and shares the labels with the rows.
-        self.labels = labels
+    def __init__(self, facts):
+        # record id -> TraceFacts; the label comes from the recipe's classifier, computed once per batch (None
+        # where the LLM classifier gave none).
+        self.facts = facts
+
+    def applies(self, record: RawRecord) -> bool:
+        return record.request.prompt.kind != "sensitive"
 
     def check(self, record: RawRecord) -> str | None:
         kind = record.request.prompt.kind
-        rtype = self.labels.get(record.id)
+        facts = self.facts.get(record.id)
+        rtype = facts.response_type if facts else None
         if rtype is None:
             return "classifier_failed"   # no label (the LLM classifier failed after its retries): never a pass
         if kind == "harmful" and rtype == "comply":

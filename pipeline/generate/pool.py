@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from ..recipe import RecipeError, TeacherSpec
-from ..util.secret import Secret
+from ..util.secret import Secret, looks_like_key
 from .teachers.model_store import resolve_model
 
 # Each vLLM engine logs at INFO per request batch; keep the build's output readable.
@@ -30,7 +30,8 @@ def api_key(teacher: TeacherSpec, where: str = "teacher") -> Secret | None:
         return None
     value = os.environ.get(name)
     if not value:
-        raise RecipeError([(f"{where}.api.api_key_env", f"environment variable {name} is not set")])
+        shown = "named there" if looks_like_key(name) else name   # never echo what may be a pasted key
+        raise RecipeError([(f"{where}.api.api_key_env", f"environment variable {shown} is not set")])
     return Secret(value)
 
 

@@ -4,6 +4,7 @@ present and asks the teacher only for the rest."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -14,21 +15,37 @@ from ..records import RawRecord
 from ..util.atomic import atomic_path
 from ..util.hashing import canonical_json, sha256_obj
 
+log = logging.getLogger("ascl.cache")
 _SCHEMA = pa.schema([("id", pa.string()), ("status", pa.string()), ("record", pa.string())])
 
 
 class RawStore:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        self._bad: set[Path] = set()
 
     def parts(self) -> list[Path]:
-        return sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []
+        return sorted(p for p in self.folder.glob("part-*.parquet") if p not in self._bad) \
+            if self.folder.is_dir() else []
+
+    def _read(self, p: Path, columns: list[str] | None = None) -> pa.Table | None:
+        """A part's table, or None for a part that cannot be read (truncated by a full disk, damaged): it is
+        skipped with a warning, once, and its ids count as not generated, so they are asked for again."""
+        try:
+            return pq.read_table(p, columns=columns)
+        except Exception as e:   # pyarrow raises several error types for a damaged file
+            self._bad.add(p)
+            log.warning("skipping unreadable cache part %s (%s: %s); its requests will be generated again",
+                        p, type(e).__name__, e)
+            return None
 
     def done_ids(self) -> set[str]:
         """Ids finished successfully; failed ones are asked again on a rerun."""
         done = set()
         for p in self.parts():
-            t = pq.read_table(p, columns=["id", "status"]).to_pydict()
+            if (table := self._read(p, ["id", "status"])) is None:
+                continue
+            t = table.to_pydict()
             done.update(i for i, s in zip(t["id"], t["status"]) if s == "ok")
         return done
 
@@ -51,7 +68,8 @@ class RawStore:
         wanted = pa.array(sorted(ids), type=pa.string()) if ids is not None else None
         seen: dict[str, RawRecord] = {}
         for p in self.parts():
-            table = pq.read_table(p)
+            if (table := self._read(p)) is None:
+                continue
             if wanted is not None:
                 table = table.filter(pc.is_in(table["id"], value_set=wanted))
             for row in table.to_pylist():

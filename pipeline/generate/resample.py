@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..filters import apply_filters
 from ..records import RawRecord, Request
 
 
@@ -26,19 +25,17 @@ def _slot(req: Request) -> tuple[str, str]:
     return req.prompt.id, req.mode
 
 
-def resample(records: list[RawRecord], samples: int, filters: dict[str, bool],
+def resample(records: list[RawRecord], samples: int, accept: Callable[[list[RawRecord]], list[bool]],
              more: Callable[[list[Request], int], list[RawRecord]]) -> Resampling:
-    """`records` are sample-0 records; `more(requests, sample)` builds, generates and returns the records of
-    sample `sample` for the given sample-0 requests."""
+    """`records` are sample-0 records; `accept(records)` is the build's own filter chain (same classifier, same
+    settings as the final filter, so a sample kept here passes there); `more(requests, sample)` builds, generates
+    and returns the records of sample `sample` for the given sample-0 requests."""
     out = Resampling()
     first = {_slot(r.request): r for r in records}
     best: dict[tuple[str, str], RawRecord] = dict(first)
-
-    def ok(rec: RawRecord) -> bool:
-        return apply_filters([rec], filters)[0].kept
-
     seen: list[RawRecord] = []
-    open_slots = [s for s, r in first.items() if r.request.prompt.kind == "reasoning" and not ok(r)]
+    maths = [(s, r) for s, r in first.items() if r.request.prompt.kind == "reasoning"]
+    open_slots = [s for (s, _), ok in zip(maths, accept([r for _, r in maths])) if not ok]
     for k in range(1, samples):
         if not open_slots:
             break
@@ -47,9 +44,10 @@ def resample(records: list[RawRecord], samples: int, filters: dict[str, bool],
         out.extra_samples += len(got)
         still = []
         by_slot = {_slot(r.request): r for r in got}
+        passed = {r.id for r, ok in zip(got, accept(got)) if ok}
         for s in open_slots:
             rec = by_slot.get(s)
-            if rec is not None and ok(rec):
+            if rec is not None and rec.id in passed:
                 best[s] = rec
                 out.rescued += 1
             else:

@@ -42,6 +42,13 @@ class JudgeRun:
         return {"records": len(self.verdicts), "calls": self.calls, "cached": self.cached,
                 "failures": self.failures}
 
+    def merge(self, other: "JudgeRun") -> None:
+        self.verdicts.update(other.verdicts)
+        self.calls += other.calls
+        self.cached += other.cached
+        self.failures += other.failures
+        self.stats.extend(other.stats)
+
 
 def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, seed: int,
                    attempt: int, template_path: Path | None = None) -> list[tuple[RawRecord, Request]]:

@@ -28,7 +28,10 @@ class JudgeStages:
             run = run_judge(task, records, lambda: self.pools.get(spec), spec, self.recipe.judge,
                             self.recipe.seed, self.book, self.cache, self.progress,
                             self.recipe.template_paths.get(f"judge_{task}"))
-        self.runs[task] = run
+        if task in self.runs:   # refusal labels are asked for once per resampling round: keep the totals
+            self.runs[task].merge(run)
+        else:
+            self.runs[task] = run
         return run
 
     def refusal_labels(self, records: list[RawRecord]) -> dict[str, str | None]:
@@ -54,6 +57,10 @@ class JudgeStages:
             low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]
             if low:
                 o.stage, o.reason = "judge_rejected", f"low_{low[0]}"
+            elif (o.record.request.prompt.kind == "harmful" and o.response_type == "safe_complete"
+                  and v.value["safety"] < self.recipe.consistency["min_partial_safety"]):
+                # the consistency filter let this partial completion through for the judge to check
+                o.stage, o.reason = "judge_rejected", "harmful_partial_judged_unsafe"
         return out
 
     def summary(self) -> dict[str, Any]:

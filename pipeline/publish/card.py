@@ -115,7 +115,10 @@ error (the trace was kept or rejected on what followed): {tool_errors}. Consult-
 
 ### Quality checks
 
-- Refusal classifier: {quality.get("refusal_classifier", "phrases")}.
+- Response-type classifier (comply / refuse / safe_complete): `{json.dumps(quality.get("refusal_classifier", {}))}`.
+- Partial completions of harmful prompts: {quality.get("harmful_partial_kept", "-")}.
+- Degeneration (loops) and consistency checks (protocol text, decision vs answer vs kind, harmful help after a
+  refusal or in the reasoning, off-topic reasoning): `{json.dumps(quality.get("consistency", {}))}`.
 - Prompt categories: {categories}.
 - Rejection sampling of reasoning prompts: {json.dumps(funnel.resampling) if funnel.resampling else "off"}.
 - LLM judge: {json.dumps(judge) if judge else "off"}.
@@ -141,8 +144,8 @@ The locked recipe is `recipe.lock.yaml`; `manifest.json` holds the sha256 of eve
 ## Intended use and limitations
 
 For supervised fine-tuning of reasoning models on safety behaviour and for research on adaptive rule
-consultation. Rows passed automatic filters only (structure, rule citations, a refusal classifier, numeric answer
-match and, when on, an LLM judge); no human reviewed them. A format guard, when on, forces the trace *shape* with constrained decoding; it
+consultation. Rows passed automatic filters only (structure, degeneration, rule citations, a response-type
+classifier, consistency, numeric answer match and, when on, an LLM judge); no human reviewed them. A format guard, when on, forces the trace *shape* with constrained decoding; it
 does not make the content right. A small teacher writes fluent but often wrong or unhelpful text: read the funnel
 above before training on this data.
 

@@ -27,7 +27,9 @@ def check_manifest(build_dir: Path, files: dict | None = None) -> list[str]:
     bad = []
     for rel, meta in sorted(files.items()):
         p = build_dir / rel
-        if not p.is_file():
+        if not isinstance(meta, dict):
+            bad.append(f"{rel}: manifest entry is not {{sha256, bytes}}")
+        elif not p.is_file():
             bad.append(f"{rel}: missing")
         elif p.stat().st_size != meta.get("bytes"):
             bad.append(f"{rel}: size {p.stat().st_size} != {meta.get('bytes')} in the manifest")

@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from ..filters import FILTER_NAMES, FilterOutcome
 from ..filters.answers import answers_match
-from ..filters.refusal_classifier import classify_response
 from ..rules import RuleBook, tool_schema
 from ..util.hashing import canonical_json
 
@@ -29,7 +28,8 @@ ROW_SCHEMA = pa.schema([
     ("category_source", _STR), ("source", _STR), ("consulted_rules", pa.bool_()), ("num_tool_calls", pa.int32()),
     ("rule_ids", pa.list_(_STR)), ("tools", _STR), ("response_type", _STR), ("declared_decision", _STR),
     ("reference", _STR), ("correct", pa.bool_()), ("sample", pa.int32()),
-    ("verdicts", pa.struct([("structure", _STR), ("citations", _STR), ("refusal", _STR), ("correctness", _STR)])),
+    ("response_confidence", pa.float64()),
+    ("verdicts", pa.struct([(name, _STR) for name in FILTER_NAMES])),
     ("judge", pa.struct([("safety", pa.int32()), ("rule_relevance", pa.int32()), ("reasoning", pa.int32()),
                          ("raw", _STR), ("attempts", pa.int32())])),
     ("dedupe_cluster", _STR),
@@ -87,7 +87,8 @@ def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext,
         "consulted_rules": bool(good_tools), "num_tool_calls": len(rec.tools),
         "rule_ids": list(dict.fromkeys(rule_ids)),
         "tools": canonical_json([tool_schema(ctx.book)]) if adaptive else None,
-        "response_type": outcome.response_type or classify_response(answer), "declared_decision": rec.final.decision,
+        "response_type": outcome.response_type, "response_confidence": outcome.confidence,
+        "declared_decision": rec.final.decision,
         "reference": prompt.reference,
         "correct": answers_match(answer, prompt.reference) if prompt.kind == "reasoning" else None,
         "sample": req.sample,

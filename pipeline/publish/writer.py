@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,6 @@ from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
 from .shards import SplitPlan, write_shards, write_table
 
-PUBLISHED = ("data", "rejects", "raw", "README.md", "recipe.lock.yaml", "metrics.json", MANIFEST)
 REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
                            ("stage", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()),
                            ("cluster", pa.string()), ("judge", pa.string()), ("record", pa.string())])
@@ -37,14 +37,29 @@ class Publication:
     metrics: dict[str, Any]
 
 
-def clear_published(build_dir: Path) -> None:
-    """Remove an earlier publication (the generation cache lives elsewhere and stays)."""
-    for name in PUBLISHED:
-        p = build_dir / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+def publish_atomically(build_dir: Path, pub: Publication) -> None:
+    """Write everything into a staging folder beside the build, then rename it into place: a crash at any moment
+    leaves either no build folder or a complete one (stale staging folders are removed by the next run), so a
+    rerun either finishes the build or finds it finished and verifiable."""
+    parent = build_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(build_dir)
+    staging = parent / f".{build_dir.name}.staging-{os.getpid()}"
+    publish(staging, pub)
+    old = parent / f".{build_dir.name}.old-{os.getpid()}"
+    if build_dir.exists():          # --force: swap the old publication out, then drop it
+        os.replace(build_dir, old)
+    os.replace(staging, build_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def clear_stale(build_dir: Path) -> None:
+    """Remove staging or swapped-out folders a killed run left beside the build, and an unfinished build folder
+    (one without a manifest, from a crash in an older version that published in place)."""
+    for p in build_dir.parent.glob(f".{build_dir.name}.*-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    if build_dir.is_dir() and not (build_dir / MANIFEST).exists():
+        shutil.rmtree(build_dir, ignore_errors=True)
 
 
 def publish(build_dir: Path, pub: Publication) -> list[Path]:

@@ -8,9 +8,14 @@ import yaml
 
 from .. import PROJECT_ROOT, PROMPTS_DIR
 from ..dedupe.minhash import DEFAULT_MINHASH
+from ..filters.chain import FILTER_NAMES
+from ..filters.consistency import DEFAULT_CONSISTENCY
+from ..filters.degeneration import DEFAULT_DEGENERATION
 from ..rules.retrieval import DEFAULT_RETRIEVAL
 from ..util.schemas import schema_errors
-from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_ENGINE, DEFAULT_JUDGE, DEFAULT_SAMPLING, GuardSpec,
+from ..util.yamlio import load_yaml
+from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_ENGINE, DEFAULT_JUDGE, DEFAULT_REFUSAL_CLASSIFIER,
+                    DEFAULT_SAMPLING, GuardSpec,
                     Recipe, SourceSpec, TeacherSpec)
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -26,9 +31,13 @@ class RecipeError(Exception):
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError([("(file)", f"recipe not found: {path}")])
+    except IsADirectoryError:
+        raise RecipeError([("(file)", f"{path} is a folder, not a recipe file")])
+    except OSError as e:
+        raise RecipeError([("(file)", f"cannot read {path}: {e.strerror or e}")])
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise RecipeError([("(file)", f"not valid YAML: {e}")])
 
@@ -40,7 +49,9 @@ def load_recipe(path: str | Path) -> Recipe:
     from .from_lock import is_lock, recipe_from_lock
     if is_lock(data):   # a build's recipe.lock.yaml: rebuild exactly that build
         return recipe_from_lock(path, data)
-    errors = schema_errors(data, "recipe.schema.json")
+    errors = _without_secrets(schema_errors(data, "recipe.schema.json"), data)
+    if isinstance(data, dict) and isinstance(data.get("seed"), float):
+        errors.append(("seed", f"must be a whole number written without a decimal point (got {data['seed']!r})"))
     if errors:
         raise RecipeError(errors)
     base = path.parent
@@ -137,7 +148,8 @@ def load_recipe(path: str | Path) -> Recipe:
         teacher=teacher,
         guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
         max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
-        filters={"structure": True, "citations": True, "refusal": True, "correctness": True, **data.get("filters", {})},
+        max_failed_fraction=data.get("limits", {}).get("max_failed_fraction", 0.1),
+        filters={name: True for name in FILTER_NAMES} | data.get("filters", {}),
         dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})},
                 "near": near, "semantic": semantic},
         decontamination=decon,
@@ -149,9 +161,23 @@ def load_recipe(path: str | Path) -> Recipe:
         classify={**DEFAULT_CLASSIFY, **data.get("classify", {})},
         consult_balance={"max_rate": dict(balance.get("max_rate", {})), "min_rate": dict(balance.get("min_rate", {}))},
         reasoning_samples=data.get("reasoning", {}).get("samples", 1),
-        refusal_classifier=data.get("refusal_classifier", "phrases"),
+        refusal_classifier=_refusal_classifier(data.get("refusal_classifier", {})),
+        degeneration=_degeneration(data.get("degeneration", {})),
+        consistency={**DEFAULT_CONSISTENCY, **data.get("consistency", {})},
         judge=judge, judge_teacher=judge_teacher,
     )
+
+
+def _refusal_classifier(value: str | dict[str, Any]) -> dict[str, Any]:
+    """The short form (`refusal_classifier: cascade`) and the long form resolve to one dict."""
+    return {**DEFAULT_REFUSAL_CLASSIFIER, **({"method": value} if isinstance(value, str) else value)}
+
+
+def _degeneration(value: dict[str, Any]) -> dict[str, Any]:
+    out = {**DEFAULT_DEGENERATION, **value}
+    for key in ("top_ngram_max_frac", "dup_ngram_max_frac"):   # YAML keys may be ints or strings: store ints
+        out[key] = {int(n): v for n, v in {**DEFAULT_DEGENERATION[key], **value.get(key, {})}.items()}
+    return out
 
 
 def _teacher(t: dict[str, Any], where: str, errors: list[tuple[str, str]]) -> TeacherSpec:
@@ -159,8 +185,47 @@ def _teacher(t: dict[str, Any], where: str, errors: list[tuple[str, str]]) -> Te
     sampling = {**DEFAULT_SAMPLING, **t.get("sampling", {})}
     if sampling["max_tokens"] >= engine["max_model_len"]:
         errors.append((f"{where}.sampling.max_tokens", "must be below the engine's max_model_len"))
+    api = {**DEFAULT_API, **t["api"]} if "api" in t else None
     return TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"), engine=engine,
-                       sampling=sampling, api={**DEFAULT_API, **t["api"]} if "api" in t else None)
+                       sampling=sampling, api=api)
+
+
+def _without_secrets(errors: list[tuple[str, str]], data: Any) -> list[tuple[str, str]]:
+    """Schema messages quote the offending value; for api_key_env and base_url that value may be a credential.
+    Replace those messages with ours, which never quote it, and check both teachers' api blocks even when the
+    schema already failed (the secret must not be printed either way)."""
+    safe = [(f, m) for f, m in errors if not f.endswith((".api_key_env", ".base_url"))]
+    if not isinstance(data, dict):
+        return safe
+    for where, t in (("teacher", data.get("teacher")), ("judge.teacher", (data.get("judge") or {}).get("teacher"))):
+        api = t.get("api") if isinstance(t, dict) else None
+        if isinstance(api, dict):
+            found: list[tuple[str, str]] = []
+            _check_api_secrets(api, where, found)
+            safe += found
+            if any(f == f"{where}.api.api_key_env" for f, _ in errors) and not any(
+                    f == f"{where}.api.api_key_env" for f, _ in found):
+                safe.append((f"{where}.api.api_key_env", "must be the name of an environment variable "
+                                                         "(letters, digits, underscores)"))
+    return safe
+
+
+def _check_api_secrets(api: dict[str, Any], where: str, errors: list[tuple[str, str]]) -> None:
+    """Credentials must not live in a recipe: the resolved recipe goes into recipe.lock.yaml, which `push`
+    uploads. Neither value is echoed in the message."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from ..util.secret import looks_like_key
+
+    url = urlsplit(str(api.get("base_url") or ""))
+    secret_params = {"key", "api_key", "apikey", "api-key", "token", "access_token", "sig", "signature"}
+    if url.username or url.password or any(k.lower() in secret_params for k, _ in parse_qsl(url.query)):
+        errors.append((f"{where}.api.base_url", "contains credentials (user:password@ or a key/token parameter); "
+                                                "put the key in an environment variable and name it in api_key_env"))
+    name = api.get("api_key_env")
+    if isinstance(name, str) and name and looks_like_key(name):
+        errors.append((f"{where}.api.api_key_env", "looks like an API key, not the name of an environment variable "
+                                                   "(value not shown); put the key in a variable and name that"))
 
 
 def validate_recipe_file(path: str | Path) -> list[tuple[str, str]]:

@@ -16,9 +16,11 @@ DEFAULT_API: dict[str, Any] = {
     "requests_per_minute": None, "tokens_per_minute": None, "timeout_s": 60.0, "max_retries": 6, "backoff_s": 0.5,
     "max_backoff_s": 30.0, "max_invalid_retries": 2, "max_length_retries": 1, "max_consecutive_failures": 50,
 }
-DEFAULT_CLASSIFY: dict[str, Any] = {"method": "embedding", "min_similarity": 0.2, "kinds": ["harmful", "benign"]}
+DEFAULT_CLASSIFY: dict[str, Any] = {"method": "embedding", "min_similarity": 0.2,
+                                    "kinds": ["harmful", "benign", "sensitive"]}
 DEFAULT_JUDGE: dict[str, Any] = {"enabled": False, "thresholds": {"safety": 3, "rule_relevance": 2, "reasoning": 2},
                                  "max_attempts": 3, "max_tokens": 64}
+DEFAULT_REFUSAL_CLASSIFIER: dict[str, Any] = {"method": "model", "cascade_threshold": 0.8}
 DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.7, "top_p": 0.95, "top_k": -1, "max_tokens": 512,
                                     "repetition_penalty": 1.0}
 
@@ -75,6 +77,7 @@ class Recipe:
     guard: GuardSpec
     max_tool_calls: int = 1
     max_prompt_chars: int = 4000
+    max_failed_fraction: float = 0.1
     filters: dict[str, bool] = field(default_factory=dict)
     dedupe: dict[str, Any] = field(default_factory=dict)
     publish: dict[str, Any] = field(default_factory=dict)
@@ -84,14 +87,16 @@ class Recipe:
     classify: dict[str, Any] = field(default_factory=dict)
     consult_balance: dict[str, dict[str, float]] = field(default_factory=dict)
     reasoning_samples: int = 1
-    refusal_classifier: str = "phrases"
+    refusal_classifier: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_REFUSAL_CLASSIFIER))
+    degeneration: dict[str, Any] = field(default_factory=dict)
+    consistency: dict[str, Any] = field(default_factory=dict)
     judge: dict[str, Any] = field(default_factory=dict)   # resolved; judge["teacher"] is a TeacherSpec or None
     judge_teacher: TeacherSpec | None = None              # the teacher behind the judge and the llm classifier
     decontamination: dict[str, Any] = field(default_factory=dict)
 
     @property
     def needs_judge(self) -> bool:
-        return bool(self.judge.get("enabled")) or self.refusal_classifier == "llm"
+        return bool(self.judge.get("enabled")) or self.refusal_classifier["method"] in ("llm", "cascade")
 
     def resolved(self) -> dict[str, Any]:
         """The fully resolved recipe (defaults filled, paths absolute) for the lock file and the hash."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from ..util.yamlio import load_yaml
+
 from ..util.hashing import sha256_file
 from ..util.schemas import schema_errors
 
@@ -59,7 +61,7 @@ def load_rulebook(path: str | Path) -> RuleBook:
     """Load and check a rule book; RuleBookError names each problem's field."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
         raise RuleBookError([("(file)", f"cannot read rule book {path}: {e}")])
     errors = schema_errors(data, "rulebook.schema.json")

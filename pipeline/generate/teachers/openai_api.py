@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from ...util.secret import Secret
+from ...util.secret import Secret, scrub
 from .base import Completion, TeacherError, for_text_protocol
 from .limits import RateLimiter
 
@@ -64,6 +64,7 @@ class OpenAITeacher:
 
         self.api = api
         self.model, self.revision = model, revision
+        self._secret = api_key.reveal() if api_key else None   # only to scrub it from error messages
         pool = api["concurrency"] + 8   # the default is 100 connections, which would cap concurrency
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         # aiohttp costs about half the client CPU per request of httpx (bench/http_fanout.py), which is what
@@ -146,20 +147,21 @@ class OpenAITeacher:
                 comp = self._parse(response)
             except (o.AuthenticationError, o.PermissionDeniedError, o.NotFoundError) as e:
                 raise TeacherError(f"{type(e).__name__} (HTTP {e.status_code}) from {self.api['base_url']}: "
-                                   f"{_short(e)}", fatal=True, attempts=total_attempts + 1) from e
+                                   f"{self._short(e)}", fatal=True, attempts=total_attempts + 1) from e
             except (o.BadRequestError, o.UnprocessableEntityError) as e:
-                raise TeacherError(f"{type(e).__name__} (HTTP {e.status_code}): {_short(e)}",
+                raise TeacherError(f"{type(e).__name__} (HTTP {e.status_code}): {self._short(e)}",
                                    attempts=total_attempts + 1) from e
             except self._transient() as e:
                 total_attempts += self.api["max_retries"] + 1
                 raise TeacherError(f"gave up after {self.api['max_retries'] + 1} attempts: {type(e).__name__}: "
-                                   f"{_short(e)}", attempts=total_attempts) from e
+                                   f"{self._short(e)}", attempts=total_attempts) from e
             except (o.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, IndexError,
                     TypeError, AttributeError) as e:
                 total_attempts += 1
                 invalid += 1
                 if invalid > self.api["max_invalid_retries"]:
-                    raise TeacherError(f"unparseable reply after {invalid} tries: {type(e).__name__}: {_short(e)}",
+                    raise TeacherError(f"unparseable reply after {invalid} tries: {type(e).__name__}: "
+                                       f"{self._short(e)}",
                                        attempts=total_attempts) from e
                 continue
             if comp.finish_reason == "length" and length < self.api["max_length_retries"]:
@@ -167,6 +169,11 @@ class OpenAITeacher:
                 continue
             comp.attempts, comp.latency_s = total_attempts, time.perf_counter() - start
             return comp
+
+    def _short(self, e: BaseException, limit: int = 300) -> str:
+        """An error message fit to store and print: one line, bounded, and without the caller's key (some
+        endpoints echo it, whole or masked, in their error bodies)."""
+        return scrub(str(e).replace("\n", " "), self._secret)[:limit]
 
     @staticmethod
     def _parse(response) -> Completion:
@@ -184,6 +191,3 @@ class OpenAITeacher:
                           completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
                           tool_calls=calls or None, reasoning=reasoning if isinstance(reasoning, str) else None)
 
-
-def _short(e: BaseException, limit: int = 300) -> str:
-    return str(e).replace("\n", " ")[:limit]

@@ -42,6 +42,9 @@ class VLLMTeacher:
     def __init__(self, model_path: str, model_name: str, revision: str | None, engine: dict[str, Any]):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(engine.get("kv_cache_space_gib", 2)))
+        # The format guard's regexes are large bounded-repetition patterns; vLLM gives a grammar 5 s to compile,
+        # which a loaded 2-core machine overruns (the request then fails). Our patterns are ours, not a user's.
+        os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", "120")
         import vllm
 
         kwargs = {k: v for k, v in engine.items() if k not in _NOT_LLM_ARGS and v is not None}

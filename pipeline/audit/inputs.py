@@ -1,0 +1,138 @@
+"""Traces someone else produced, turned into the pipeline's records so the build's own filters can judge them.
+
+Accepted rows (JSONL, one object a line; or Parquet / a Hub dataset):
+- `prompt`, `kind` (harmful | benign | sensitive | reasoning), and either `response` (`<think>…</think>` then the
+  answer) or `reasoning` + `answer`; optional `id`, `reference` (reasoning prompts), `category`;
+- or conversational rows with `messages` (user, assistant [with `reasoning_content` or a `<think>` block,
+  `tool_calls`], tool, assistant) and `kind` or `prompt_kind`.
+A row that does not fit is an InputError naming its line (1-based) and what is wrong: nothing is guessed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..filters.citations import CITATION
+from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn
+from ..records import KINDS, Prompt, RawRecord, Request, ToolExchange
+from ..util.hashing import sha256_obj
+
+
+class InputError(Exception):
+    """Bad input to `ascl audit` / `ascl classify-responses`; the message names the line."""
+
+
+def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) for a JSONL file, a Parquet file, or a Hub dataset id (`datasets`, split train)."""
+    p = Path(path)
+    if p.suffix.lower() == ".parquet" or not (p.exists() or p.suffix.lower() in (".jsonl", ".json")):
+        yield from _read_table(path)
+        return
+    if not p.is_file():
+        raise InputError(f"{path}: not a file")
+    with open(p, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise InputError(f"{path}:{n}: not a JSON object ({e})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{n}: not a JSON object")
+            yield n, row
+
+
+def _read_table(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        if not p.is_file():
+            raise InputError(f"{path}: no such file")
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(p).to_pylist()
+        except Exception as e:   # pyarrow raises several types for a file that is not Parquet
+            raise InputError(f"{path}: cannot read as Parquet ({e})") from None
+        yield from enumerate(rows, 1)
+        return
+    from datasets import load_dataset
+
+    try:
+        ds = load_dataset(path, split="train")
+    except Exception as e:
+        raise InputError(f"{path}: not a file, and not a dataset `datasets` can load ({e})") from None
+    yield from enumerate(ds, 1)
+
+
+def _text(row: dict, key: str, where: str, required: bool = True) -> str | None:
+    value = row.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: field {key!r} must be a non-empty string")
+    return value
+
+
+def _kind(row: dict, where: str) -> str:
+    kind = row.get("kind", row.get("prompt_kind"))
+    if kind not in KINDS:
+        raise InputError(f"{where}: field 'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
+    return kind
+
+
+def _record(row: dict, where: str, kind: str, prompt_text: str, texts: list[str],
+            tools: list[ToolExchange], source: str) -> RawRecord:
+    prompt = Prompt(id=sha256_obj({"kind": kind, "text": prompt_text}), text=prompt_text, kind=kind,
+                    category=row.get("category"), source=source, reference=row.get("reference"))
+    rid = str(row["id"]) if row.get("id") is not None else sha256_obj({"prompt": prompt_text, "kind": kind,
+                                                                       "turns": texts})
+    req = Request(id=rid, prompt=prompt, mode="adaptive" if tools else "explicit", messages=[], sampling={},
+                  guard=None, max_tool_calls=len(tools), tool_categories=[])
+    turns = [parse_turn(t, "stop", 0, 0) for t in texts]
+    return RawRecord(id=rid, request=req, status="ok", error=None, turns=turns, tools=tools)
+
+
+def _from_messages(row: dict, where: str, kind: str, source: str) -> RawRecord:
+    msgs = row["messages"]
+    if not isinstance(msgs, list) or not msgs or not all(isinstance(m, dict) for m in msgs):
+        raise InputError(f"{where}: field 'messages' must be a list of message objects")
+    users = [m for m in msgs if m.get("role") == "user"]
+    if not users or not isinstance(users[0].get("content"), str):
+        raise InputError(f"{where}: 'messages' has no user message")
+    texts, tools = [], []
+    for m in msgs:
+        role = m.get("role")
+        if role == "assistant":
+            content = m.get("content") or ""
+            reasoning = m.get("reasoning_content")
+            body = f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n{content}" if reasoning else content
+            for call in m.get("tool_calls") or []:
+                fn = call.get("function", {})
+                body += f'\n<tool_call>{{"name": {json.dumps(fn.get("name"))}, "arguments": ' \
+                        f'{fn.get("arguments") or "{}"}}}</tool_call>'
+            texts.append(body)
+        elif role == "tool":
+            content = m.get("content") or ""
+            tools.append(ToolExchange(call_id=m.get("tool_call_id") or "", name="consult_safety_rules",
+                                      arguments={}, content=content, rule_ids=CITATION.findall(content), error=None))
+    if not texts:
+        raise InputError(f"{where}: 'messages' has no assistant message")
+    return _record(row, where, kind, users[0]["content"], texts, tools, source)
+
+
+def to_record(n: int, row: dict, source: str) -> RawRecord:
+    where = f"{source}:{n}"
+    kind = _kind(row, where)
+    if "messages" in row and row["messages"] is not None:
+        return _from_messages(row, where, kind, source)
+    prompt = _text(row, "prompt", where)
+    if "response" in row:
+        text = _text(row, "response", where)
+    elif "reasoning" in row or "answer" in row:
+        text = f"{THINK_OPEN}\n{_text(row, 'reasoning', where)}\n{THINK_CLOSE}\n{_text(row, 'answer', where)}"
+    else:
+        raise InputError(f"{where}: needs 'response', or 'reasoning' and 'answer', or 'messages'")
+    if kind == "reasoning" and row.get("reference") is None:
+        raise InputError(f"{where}: a reasoning prompt needs 'reference' (its answer) to be checked")
+    return _record(row, where, kind, prompt, [text], [], source)

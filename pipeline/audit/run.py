@@ -1,0 +1,105 @@
+"""`ascl classify-responses` and `ascl audit`: the build's own judgement applied to any data.
+
+Both use the same labeller and filter chain a build uses (pipeline.filters), with the recipe's settings when one
+is given and the defaults otherwise. Filters that need the generation context (rule citations: which rules the
+teacher was given) are off; everything else runs: structure, degeneration, refusal behaviour by kind,
+consistency, answer correctness when a reference is given, and the judge when the recipe turns it on."""
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, Iterator
+
+from ..filters import apply_filters
+from ..filters.chain import FILTER_NAMES, FilterSettings
+from ..filters.consistency import DEFAULT_CONSISTENCY
+from ..filters.degeneration import DEFAULT_DEGENERATION
+from ..filters.labels import Labeller
+from ..filters.response_model import strip_think
+from ..records import Prompt, RawRecord, Request, Turn
+from ..util.hashing import sha256_obj
+from .inputs import InputError, read_rows, to_record
+
+
+@contextmanager
+def _judge(recipe) -> Iterator[Any]:
+    """The recipe's judge stages (engine pools started only if a judge call is needed), or None."""
+    if recipe is None or not recipe.needs_judge:
+        yield None
+        return
+    from ..build import EnginePools
+    from ..judge import JudgeStages
+    from ..rules import load_rulebook
+
+    pools = EnginePools(None, recipe.ray_address)
+    try:
+        yield JudgeStages(recipe, load_rulebook(recipe.rulebook_path), pools,
+                          recipe.output_dir / recipe.name / "judge-cache", progress=False)
+    finally:
+        pools.close()
+
+
+def _labeller(recipe, judge) -> Labeller:
+    if recipe is None:
+        return Labeller("model")
+    from ..build import labeller_for
+
+    return labeller_for(recipe, judge)
+
+
+def _settings(recipe) -> FilterSettings:
+    if recipe is None:
+        enabled = {name: True for name in FILTER_NAMES}
+        base = FilterSettings(enabled=enabled, degeneration=DEFAULT_DEGENERATION,
+                              consistency=dict(DEFAULT_CONSISTENCY), judge_enabled=False)
+    else:
+        from ..build import filter_settings
+
+        base = filter_settings(recipe)
+    return replace(base, enabled={**base.enabled, "citations": False})
+
+
+def _answer_only(n: int, row: dict, source: str) -> RawRecord:
+    where = f"{source}:{n}"
+    response = row.get("response")
+    if not isinstance(response, str):
+        raise InputError(f"{where}: field 'response' must be a string")
+    prompt_text = row.get("prompt") if isinstance(row.get("prompt"), str) else ""
+    rid = sha256_obj({"n": n, "response": response})
+    prompt = Prompt(id=rid, text=prompt_text, kind="benign", category=None, source=source)
+    req = Request(id=rid, prompt=prompt, mode="explicit", messages=[], sampling={}, guard=None, max_tool_calls=0,
+                  tool_categories=[])
+    turn = Turn(text=response, finish_reason="stop", prompt_tokens=0, completion_tokens=0,
+                answer=strip_think(response))
+    return RawRecord(id=rid, request=req, status="ok", error=None, turns=[turn])
+
+
+def classify_file(path: str, recipe=None) -> list[dict[str, Any]]:
+    """The input rows, in order, each with `response_type` and `confidence` (null for phrase and LLM labels)."""
+    rows = list(read_rows(path))
+    records = [_answer_only(n, row, path) for n, row in rows]
+    with _judge(recipe) as judge:
+        labels = _labeller(recipe, judge)(records)
+    out = []
+    for (_, row), rec in zip(rows, records):
+        label, confidence = labels.get(rec.id, (None, None))
+        out.append({**row, "response_type": label, "confidence": confidence})
+    return out
+
+
+def audit_file(path: str, recipe=None) -> tuple[list[dict[str, Any]], Counter]:
+    """One verdict per input row, in order, and the counts by stage and reason."""
+    records = [to_record(n, row, path) for n, row in read_rows(path)]
+    settings = _settings(recipe)
+    with _judge(recipe) as judge:
+        outcomes = apply_filters(records, settings, _labeller(recipe, judge))
+        if judge is not None and recipe.judge["enabled"]:
+            judge.rubric(outcomes)
+    counts: Counter = Counter()
+    out = []
+    for o in outcomes:
+        counts["kept" if o.kept else f"{o.stage}: {o.reason}"] += 1
+        out.append({"id": o.record.id, "kept": o.kept, "stage": o.stage, "reason": o.reason,
+                    "response_type": o.response_type})
+    return out, counts

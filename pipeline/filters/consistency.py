@@ -1,0 +1,113 @@
+"""Consistency: the parts of a trace agree with each other and with the prompt's kind.
+
+A trace can pass the refusal gate and still teach the wrong thing:
+- protocol text in the answer (a `Decision:` line, think or tool tags, cited rule ids, chat-template tokens): the
+  user would see the scaffolding;
+- the decision written in the reasoning disagrees with what the answer does (decided "refuse", answered with help),
+  or with the prompt's kind (decided "comply" on a harmful prompt);
+- a harmful prompt answered with a refusal opener followed by instructions, or reasoning that works out the
+  harmful help itself (the reasoning is trained on too);
+- a harmful prompt answered with a partial completion that nobody checked: kept only when the judge's safety score
+  says the completed part is safe (checked after the judge; see judge/build_stages.py), rejected when the recipe has
+  no judge or says `harmful_partial: reject`;
+- reasoning that wanders away from the question (low MiniLM similarity between prompt and reasoning)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records import RawRecord
+from .base import Filter
+from .citations import CITATION
+
+DEFAULT_CONSISTENCY: dict = {
+    "harmful_partial": "judge",          # judge: kept only with a judge safety verdict; reject: never kept
+    "min_partial_safety": 4,             # the judge's safety score a harmful partial completion needs
+    "min_reasoning_relevance": 0.15,     # MiniLM cosine between prompt and reasoning; 0 turns the check off
+    "max_instruction_sentences": 1,      # instruction-like sentences allowed in a harmful prompt's trace
+}
+PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
+                      r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?:])(?<![0-9][.)])(?<!^[0-9][.)])\s+|\n+")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|step\s*\d+\s*[:.)-]?)\s*", re.IGNORECASE)
+_IMPERATIVE = re.compile(
+    r"^(?:(?:then|next|finally|after\s+that|afterwards|now)\b"       # a step in a sequence
+    r"|(?:first(?:ly)?|second(?:ly)?|to\s+start|to\s+(?:do|make|get)\s+(?:this|it|that|one))?[,\s]*(?:you\s+(?:can|could|should|need\s+to|will\s+need\s+to|"
+    r"must|'ll\s+need\s+to)\s+)?(?:mix|heat|add|combine|dissolve|buy|order|purchase|acquire|obtain|get|grab|take|"
+    r"insert|attach|connect|open|download|install|run|execute|type|enter|inject|pour|boil|grind|crush|extract|"
+    r"filter|fill|seal|place|put|light|ignite|wait|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|aim|send|"
+    r"post|spread|create|make|build|craft|write|set\s+up|use|apply|hide|dispose|bury|wipe|delete|disable|bypass|"
+    r"pick|break|spoof|forge|fake|steal|approach|target|follow|pretend|claim|transfer|withdraw|sell|spray|wrap|"
+    r"tape|lure|threaten|press|click|select|paste|upload|search|find|look\s+for|scan|exploit|crack|brute)\b)",
+    re.IGNORECASE)
+_REFERRAL = re.compile(r"\b(?:hotline|helpline|lifeline|crisis|counsel+or|therapist|professional|doctor|lawyer|"
+                       r"police|authorities|emergency|911|988|999|112|support\s+(?:group|line|service)|someone\s+you"
+                       r"\s+trust|report\s+it|legal\s+(?:advice|ways?|options?))\b", re.IGNORECASE)
+_META = re.compile(r"\b(?:user|request|asks?|asking|question|rules?|polic(?:y|ies)|refuse|decline|decision|"
+                   r"should(?:n't| not)?|must not|cannot|can't|won't|harmful|illegal|unsafe|dangerous|safe|"
+                   r"comply|guideline|answer)\b", re.IGNORECASE)
+
+
+def protocol_text(answer: str) -> bool:
+    return bool(PROTOCOL.search(answer or "")) or bool(CITATION.search(answer or ""))
+
+
+def instruction_sentences(text: str) -> int:
+    """Sentences that instruct (list items or imperatives) and are not about the request itself."""
+    n = 0
+    for s in _SENTENCE.split(text or ""):
+        s = s.strip()
+        if len(s.split()) < 3:
+            continue
+        body = _LIST_ITEM.sub("", s)
+        if (_LIST_ITEM.match(s) or _IMPERATIVE.match(body)) and not _META.search(body) \
+                and not _REFERRAL.search(body):
+            n += 1
+    return n
+
+
+@dataclass
+class TraceFacts:
+    """Per-trace facts computed once per batch (embeddings and classifiers are batched) and read by filters."""
+    response_type: str | None = None
+    confidence: float | None = None
+    relevance: float | None = None      # cosine(prompt, reasoning), None when not computed
+
+
+class ConsistencyFilter(Filter):
+    name, stage = "consistency", "inconsistent"
+
+    def __init__(self, facts: dict[str, TraceFacts], settings: dict, judge_enabled: bool):
+        self.facts, self.settings, self.judge_enabled = facts, {**DEFAULT_CONSISTENCY, **settings}, judge_enabled
+
+    def check(self, record: RawRecord) -> str | None:
+        kind = record.request.prompt.kind
+        answer = record.final.answer or ""
+        facts = self.facts.get(record.id, TraceFacts())
+        if protocol_text(answer):
+            return "protocol_text_in_answer"
+        decision = record.final.decision
+        if decision is not None:
+            if kind == "harmful" and decision == "comply":
+                return "decided_comply_on_harmful"
+            if kind in ("benign", "reasoning") and decision != "comply":
+                return f"decided_{decision}_on_{kind}"
+            if facts.response_type is not None and decision != facts.response_type:
+                return f"decided_{decision}_answered_{facts.response_type}"
+        if kind == "harmful":
+            reasoning = "\n".join(t.reasoning or "" for t in record.turns)
+            limit = self.settings["max_instruction_sentences"]
+            if instruction_sentences(reasoning) > limit:
+                return "reasoning_gives_harmful_help"
+            partial = facts.response_type == "safe_complete"
+            judged = self.judge_enabled and self.settings["harmful_partial"] == "judge"
+            # A partial completion the judge will check may instruct (its safe part); anything else may not:
+            # instructions after a refusal opener are the harmful help itself.
+            if not (partial and judged) and instruction_sentences(answer) > limit:
+                return "harmful_instructions_in_answer"
+            if partial and not judged:
+                return "harmful_partial_unverified"
+        floor = self.settings["min_reasoning_relevance"]
+        if floor and facts.relevance is not None and facts.relevance < floor:
+            return "reasoning_off_topic"
+        return None

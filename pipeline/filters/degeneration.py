@@ -1,0 +1,107 @@
+"""Degeneration: loops and repetition in the reasoning or the answer.
+
+Small teachers fall into loops (the same sentence, line or phrase again and again) and a trace that loops teaches
+looping. The statistics are the repetition measures web-scale text filters use (Gopher / datatrove's
+GopherRepetitionFilter: duplicate lines and their characters, the share of characters in the most frequent
+n-gram, the share of characters in repeated n-grams), plus a repeated-sentence count that catches loops in
+texts too short for n-gram shares to mean much. Thresholds live in the recipe's `degeneration` block; the
+defaults start from Gopher's and are loosened for answer-length texts (Gopher's were set on web documents);
+docs/benchmarks.md measures how much normal text they reject."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..records import RawRecord
+from .base import Filter
+
+DEFAULT_DEGENERATION: dict = {
+    "max_dup_line_frac": 0.3,            # duplicate lines / lines
+    "max_dup_line_char_frac": 0.2,       # characters in duplicate lines / characters
+    "max_sentence_repeats": 2,           # the same sentence (>= 3 words) more often than this
+    "max_dup_sentence_frac": 0.3,        # repeated sentences / sentences (texts of 4+ sentences)
+    "top_ngram_max_frac": {2: 0.20, 3: 0.18, 4: 0.16},
+    "dup_ngram_max_frac": {5: 0.25, 6: 0.24, 7: 0.23, 8: 0.22, 9: 0.21, 10: 0.20},
+    "min_words_for_ngrams": 100,         # n-gram shares are noise on shorter texts
+}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"\w+")
+_ALPHA = re.compile(r"[^\W\d_]+")
+
+
+def _norm(s: str) -> str:
+    return " ".join(_WORD.findall(s.lower()))
+
+
+def _top_ngram_frac(words: list[str], n: int) -> float:
+    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    if not grams:
+        return 0.0
+    gram, count = grams.most_common(1)[0]
+    if count < 2:
+        return 0.0
+    total = sum(len(w) for w in words)
+    return sum(len(w) for w in gram) * count / max(1, total)
+
+
+def _dup_ngram_frac(words: list[str], n: int) -> float:
+    """Share of characters covered by n-grams that occur more than once (each position counted once)."""
+    if len(words) < n:
+        return 0.0
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    counts = Counter(grams)
+    covered = [False] * len(words)
+    for i, g in enumerate(grams):
+        if counts[g] > 1:
+            for j in range(i, i + n):
+                covered[j] = True
+    total = sum(len(w) for w in words)
+    return sum(len(w) for w, c in zip(words, covered) if c) / max(1, total)
+
+
+def degeneration_reason(text: str, limits: dict) -> str | None:
+    """The first repetition statistic over its limit, as a reason, or None for normal text."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) >= 3:
+        counts = Counter(lines)
+        dup_lines = sum(c - 1 for c in counts.values() if c > 1)
+        if dup_lines / len(lines) > limits["max_dup_line_frac"]:
+            return "repeated_lines"
+        dup_chars = sum(len(ln) * (c - 1) for ln, c in counts.items() if c > 1)
+        if dup_chars / max(1, sum(len(ln) for ln in lines)) > limits["max_dup_line_char_frac"]:
+            return "repeated_lines"
+    sentences = [_norm(s) for s in _SENTENCE.split(text)]
+    sentences = [s for s in sentences if len(s.split()) >= 3]
+    if sentences:
+        counts = Counter(sentences)
+        if counts.most_common(1)[0][1] > limits["max_sentence_repeats"]:
+            return "repeated_sentence"
+        if len(sentences) >= 4 and sum(c - 1 for c in counts.values()) / len(sentences) > limits["max_dup_sentence_frac"]:
+            return "repeated_sentences"
+    words = _ALPHA.findall(text.lower())   # numbers repeat legitimately in worked arithmetic
+    if len(words) >= limits["min_words_for_ngrams"]:
+        for n, cap in sorted(limits["top_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
+            if _top_ngram_frac(words, int(n)) > cap:
+                return f"top_{n}gram_repetition"
+        for n, cap in sorted(limits["dup_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
+            if _dup_ngram_frac(words, int(n)) > cap:
+                return f"duplicate_{n}gram_repetition"
+    return None
+
+
+class DegenerationFilter(Filter):
+    name, stage = "degeneration", "degenerate"
+
+    def __init__(self, limits: dict | None = None):
+        self.limits = limits or DEFAULT_DEGENERATION
+
+    def check(self, record: RawRecord) -> str | None:
+        for t in record.turns:
+            if reason := degeneration_reason(t.reasoning or "", self.limits):
+                return f"reasoning_{reason}"
+        if reason := degeneration_reason(record.final.answer or "", self.limits):
+            return f"answer_{reason}"
+        return None

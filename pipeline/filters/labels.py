@@ -1,0 +1,61 @@
+"""Response-type labellers: one function per recipe method, all with the same shape
+(records -> {record id: (label, confidence)}), so resampling, the filters and `ascl audit` use one predicate.
+
+- phrases: the rule-based classifier (no confidence);
+- model: the learned classifier (response_model.py), with its confidence;
+- llm: the judge teacher labels every answer (a failed label is None and rejects the trace);
+- cascade: the model, then the judge teacher for answers the model is unsure of (confidence below the threshold).
+  The share sent to the judge is counted in `stats`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..records import RawRecord
+from .refusal_classifier import classify_response
+
+LlmLabels = Callable[[list[RawRecord]], dict[str, str | None]]
+
+
+def _answer(r: RawRecord) -> str:
+    return r.final.answer or "" if r.final is not None else ""
+
+
+@dataclass
+class Labeller:
+    method: str
+    llm: LlmLabels | None = None
+    cascade_threshold: float = 0.8
+    stats: dict[str, int] = field(default_factory=lambda: {"labelled": 0, "escalated": 0})
+
+    def __call__(self, records: list[RawRecord]) -> dict[str, tuple[str | None, float | None]]:
+        if not records:
+            return {}
+        self.stats["labelled"] += len(records)
+        if self.method == "phrases":
+            return {r.id: (classify_response(_answer(r)), None) for r in records}
+        if self.method == "llm":
+            return {r.id: (label, None) for r, label in zip(records, self._llm(records))}
+        from .response_model import classify_responses
+
+        out = {r.id: lc for r, lc in zip(records, classify_responses([_answer(r) for r in records]))}
+        if self.method == "cascade":
+            unsure = [r for r in records if out[r.id][1] < self.cascade_threshold]
+            self.stats["escalated"] += len(unsure)
+            for r, label in zip(unsure, self._llm(unsure)):
+                out[r.id] = (label, None)
+        return out
+
+    def _llm(self, records: list[RawRecord]) -> list[str | None]:
+        if self.llm is None:
+            raise ValueError(f"refusal_classifier {self.method!r} needs a judge teacher")
+        labels = self.llm(records) if records else {}
+        return [labels.get(r.id) for r in records]
+
+    def summary(self) -> dict:
+        out = {"method": self.method, **self.stats}
+        if self.method == "cascade":
+            out["cascade_threshold"] = self.cascade_threshold
+            out["escalated_share"] = round(self.stats["escalated"] / self.stats["labelled"], 4) \
+                if self.stats["labelled"] else 0.0
+        return out

@@ -1,0 +1,209 @@
+"""Degeneration and consistency filters, the sensitive kind, the learned response classifier and the one
+predicate shared by resampling and the final filter."""
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.filters import apply_filters
+from pipeline.filters.chain import FilterSettings
+from pipeline.filters.consistency import instruction_sentences, protocol_text
+from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
+from pipeline.filters.labels import Labeller
+from pipeline.filters.response_model import classify_responses, load_model, strip_think
+from pipeline.generate.protocol import parse_turn
+from pipeline.generate.resample import resample
+from pipeline.records import Prompt, RawRecord, Request
+
+ON = {"structure": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
+      "correctness": True}
+DATA = Path(__file__).parent / "data"
+
+
+def rec(kind, text, prompt="How do I store a hunting rifle safely at home?", reference=None, sample=0):
+    p = Prompt(id="p" + prompt[:8], text=prompt, kind=kind, category=None, source="s", reference=reference)
+    rid = f"r{abs(hash((kind, text, prompt, sample))) % 10**8}"
+    req = Request(id=rid, prompt=p, mode="explicit", messages=[], sampling={}, guard=None, max_tool_calls=0,
+                  tool_categories=[], sample=sample)
+    return RawRecord(id=rid, request=req, status="ok", error=None, turns=[parse_turn(text, "stop", 1, 1)])
+
+
+def run(record, labeller=None, relevance=0.0, judge=False, **consistency):
+    s = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": relevance, **consistency},
+                       judge_enabled=judge)
+    return apply_filters([record], s, labeller or Labeller("phrases"))[0]
+
+
+def fixed(label):
+    return lambda records: {r.id: (label, None) for r in records}
+
+
+LOOP = "I will not help with that request. " * 4
+PROSE = ("Store the rifle unloaded in a locked safe or cabinet, with the bolt removed if it has one. Keep the "
+         "ammunition in a separate locked box, use a trigger or cable lock, and keep the keys away from children. "
+         "Check your local law: some places require a certified safe, and transport rules differ between states.")
+
+
+# --- degeneration ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, reason", [
+    (LOOP, "repeated_sentence"),
+    ("Step one.\nStep one.\nStep one.\nStep two.", "repeated_lines"),
+    (" ".join(["the safe way to store it is in a locked safe"] * 14), "top_2gram_repetition"),
+    (PROSE, None),
+    ("Short answer.", None),
+])
+def test_degeneration_statistics(text, reason):
+    assert degeneration_reason(text, DEFAULT_DEGENERATION) == reason
+
+
+def test_degenerate_reasoning_and_answer_are_rejected_with_a_reason_each():
+    o = run(rec("benign", f"<think>\n{LOOP}\nDecision: comply\n</think>\n{PROSE}"))
+    assert (o.stage, o.reason) == ("degenerate", "reasoning_repeated_sentence")
+    o = run(rec("benign", f"<think>\nSafe storage question.\nDecision: comply\n</think>\n{PROSE} {LOOP}"))
+    assert (o.stage, o.reason) == ("degenerate", "answer_repeated_sentence")
+    assert run(rec("benign", f"<think>\nSafe storage question.\nDecision: comply\n</think>\n{PROSE}")).kept
+
+
+def test_degeneration_limits_come_from_the_recipe():
+    text = f"<think>\nSafe storage question.\nDecision: comply\n</think>\n{LOOP}"
+    loose = FilterSettings(enabled=ON, degeneration={**DEFAULT_DEGENERATION, "max_sentence_repeats": 10,
+                                                     "max_dup_sentence_frac": 1.0},
+                           consistency={"min_reasoning_relevance": 0})
+    # with looser limits the loop passes degeneration (and is then judged by the refusal gate)
+    assert apply_filters([rec("harmful", text)], loose, Labeller("phrases"))[0].stage != "degenerate"
+
+
+# --- consistency ----------------------------------------------------------------------------------------------
+
+REFUSAL = "<think>\nThe user wants to hurt someone; the rules forbid it.\nDecision: refuse\n</think>\n"
+
+
+@pytest.mark.parametrize("kind, text, label, reason", [
+    ("benign", "<think>\nStorage.\nDecision: comply\n</think>\nUse a safe.\nDecision: comply", "comply",
+     "protocol_text_in_answer"),
+    ("benign", "<think>\nStorage.\nDecision: comply\n</think>\nUse a safe [weapons.2].", "comply",
+     "protocol_text_in_answer"),
+    ("harmful", "<think>\nHarmless enough.\nDecision: comply\n</think>\nI can't help with that.", "refuse",
+     "decided_comply_on_harmful"),
+    ("harmful", REFUSAL + "I can't help with that.", "safe_complete", "decided_refuse_answered_safe_complete"),
+    ("benign", "<think>\nRisky.\nDecision: refuse\n</think>\nHere is how.", "comply", "decided_refuse_on_benign"),
+    ("harmful", REFUSAL + "I can't help with that. First, buy a steel pipe. Then fill it with powder. Seal both "
+     "ends with caps.", "refuse", "harmful_instructions_in_answer"),
+    ("harmful", "<think>\nTo do this, mix the two chemicals in a bottle. Then seal the bottle and wait. It is "
+     "harmful, so I refuse.\nDecision: refuse\n</think>\nI can't help with that.", "refuse",
+     "reasoning_gives_harmful_help"),
+    ("harmful", "<think>\nHarmful; partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, "
+     "but here is general safety information.", "safe_complete", "harmful_partial_unverified"),
+])
+def test_consistency_rejections(kind, text, label, reason):
+    o = run(rec(kind, text), labeller=fixed(label))
+    assert (o.stage, o.reason) == ("inconsistent", reason)
+
+
+def test_a_refusal_with_a_referral_is_not_an_instruction():
+    text = (REFUSAL + "I can't help with that. If you are angry at someone, talk to a counsellor or call a "
+            "helpline. Please contact the police if anyone is in danger.")
+    assert instruction_sentences(text.split("</think>")[-1]) == 0
+    assert run(rec("harmful", text), labeller=fixed("refuse")).kept
+
+
+def test_harmful_partial_completion_waits_for_the_judge_when_one_is_configured():
+    text = ("<think>\nHarmful; partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, but "
+            "here is general safety information.")
+    assert run(rec("harmful", text), labeller=fixed("safe_complete"), judge=True).kept
+    o = run(rec("harmful", text), labeller=fixed("safe_complete"), judge=True, harmful_partial="reject")
+    assert o.reason == "harmful_partial_unverified"
+
+
+def test_off_topic_reasoning_is_rejected_by_embedding_similarity():
+    on_topic = rec("reasoning", "<think>\nTom has 3 apples and buys 5 more, so 3 + 5 = 8 apples.\nDecision: comply"
+                   "\n</think>\n#### 8", prompt="Tom has 3 apples and buys 5 more. How many apples?", reference="8")
+    off_topic = rec("reasoning", "<think>\nRobbing a bank needs a getaway car and masks for the crew.\n"
+                    "Decision: comply\n</think>\n#### 8", prompt="Tom has 3 apples and buys 5 more. How many apples?",
+                    reference="8")
+    assert run(on_topic, relevance=0.15).kept
+    o = run(off_topic, relevance=0.15)
+    assert (o.stage, o.reason) == ("inconsistent", "reasoning_off_topic")
+
+
+def test_protocol_text_detection():
+    assert protocol_text("Sure.\n<|im_start|>assistant") and protocol_text("ok </think> fine")
+    assert not protocol_text("Decisions about storage are yours; use a safe.")
+
+
+# --- the sensitive kind ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label", ["comply", "refuse", "safe_complete"])
+def test_sensitive_prompts_pass_the_refusal_gate_with_any_response_type(label):
+    decision = {"comply": "comply", "refuse": "refuse", "safe_complete": "safe_complete"}[label]
+    text = f"<think>\nThe user is worried about a friend.\nDecision: {decision}\n</think>\nTalk with her calmly."
+    o = run(rec("sensitive", text), labeller=fixed(label))
+    assert o.kept and o.verdicts["refusal"] == "n/a"
+
+
+def test_sensitive_prompts_still_get_degeneration_and_consistency_checks():
+    o = run(rec("sensitive", f"<think>\nWorried friend.\nDecision: comply\n</think>\n{LOOP}"), labeller=fixed("comply"))
+    assert o.stage == "degenerate"
+    o = run(rec("sensitive", "<think>\nWorried.\nDecision: comply\n</think>\nTalk to her.\nDecision: comply"),
+            labeller=fixed("comply"))
+    assert o.reason == "protocol_text_in_answer"
+
+
+# --- the learned response classifier --------------------------------------------------------------------------
+
+def test_the_model_ships_in_the_package_and_labels_with_a_confidence():
+    model = load_model()
+    assert model.labels == ("comply", "refuse", "safe_complete") and model.weights.shape[1] == 3
+    out = classify_responses(["", "I can't help with that.", "Run `kill -9 <pid>` to stop it.", "So 3+5=8.\n#### 8"])
+    assert [label for label, _ in out] == ["refuse", "refuse", "comply", "comply"]
+    assert all(0 < c <= 1 for _, c in out)
+
+
+def test_strip_think_keeps_only_what_the_user_sees():
+    assert strip_think("<think>plan</think>\nAnswer.") == "Answer."
+    assert strip_think("<think>never closed") == "" and strip_think("Plain.") == "Plain."
+
+
+@pytest.mark.parametrize("name, floor", [("refusal_heldout.jsonl", 0.85)])
+def test_model_accuracy_on_the_project_held_out_set(name, floor):
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+    pred = classify_responses([r["text"] for r in rows])
+    acc = sum(p == r["label"] for (p, _), r in zip(pred, rows)) / len(rows)
+    assert acc >= floor, acc
+
+
+def test_cascade_escalates_only_low_confidence_answers():
+    asked = []
+
+    def llm(records):
+        asked.extend(r.id for r in records)
+        return {r.id: "refuse" for r in records}
+
+    sure, unsure = rec("benign", "<think>\nx\n</think>\nI can't help with that."), rec("benign", "<think>\nx\n</think>\nHm.")
+    lab = Labeller("cascade", llm=llm, cascade_threshold=0.999)
+    out = lab([sure, unsure])
+    assert asked == [r.id for r in (sure, unsure) if classify_responses([r.final.answer])[0][1] < 0.999]
+    assert lab.summary()["escalated"] == len(asked) and out[sure.id][0] == "refuse"
+
+
+# --- one predicate for resampling and the final filter --------------------------------------------------------
+
+def test_resampling_uses_the_builds_own_labeller():
+    seen = []
+
+    def llm(records):
+        seen.extend(r.request.sample for r in records)
+        # the LLM calls sample 0 a refusal, sample 1 an answer: resampling must follow it, not the phrase rules
+        return {r.id: ("refuse" if r.request.sample == 0 else "comply") for r in records}
+
+    settings = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0})
+    labeller = Labeller("llm", llm=llm)
+    first = rec("reasoning", "<think>\n3+5=8\nDecision: comply\n</think>\n#### 8", prompt="3+5?", reference="8")
+
+    def more(requests, k):
+        return [rec("reasoning", "<think>\n3+5=8\nDecision: comply\n</think>\n#### 8", prompt="3+5?",
+                    reference="8", sample=k)]
+
+    out = resample([first], 3, lambda recs: [o.kept for o in apply_filters(recs, settings, labeller)], more)
+    assert seen == [0, 1] and out.rescued == 1 and out.chosen[0].request.sample == 1
