@@ -29,9 +29,9 @@ def report(title: str, rows: list[dict], predicted: list[str | None]) -> None:
     print("|---|" + "---|" * len(cols))
     for t in LABELS:
         print(f"| {t} | " + " | ".join(str(conf[(t, c)]) for c in cols) + " |")
-    by_case = Counter(r["case"] for r, p in zip(rows, predicted) if p != r["label"])
+    by_case = Counter(r.get("case", r.get("model", "-")) for r, p in zip(rows, predicted) if p != r["label"])
     if by_case:
-        print("errors by case:", dict(by_case))
+        print("errors by case or source model:", dict(by_case))
 
 
 def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
@@ -94,7 +94,7 @@ def throughput(texts: list[str]) -> None:
     torch.set_num_threads(1)
     classify_responses(texts[:8])   # load the model once
     t0 = time.perf_counter()
-    embed(texts, max_tokens=HEAD_TOKENS)
+    embed(texts, max_tokens=HEAD_TOKENS, int8=True)
     t_embed = time.perf_counter() - t0
     t0 = time.perf_counter()
     classify_responses(texts)

@@ -36,9 +36,11 @@ def test_audit_gives_one_verdict_per_row_in_order_and_a_funnel_on_stderr(tmp_pat
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["kept"] for r in rows] == [True, False, True, False, True, False]
     assert rows[0]["id"] == "keep-refusal" and len(rows[1]["id"]) == 64
-    assert [(r["stage"], r["reason"]) for r in rows if not r["kept"]] == [
-        ("inconsistent", "harmful_instructions_in_answer"), ("wrong_refusal", "benign_refused"),
-        ("degenerate", "reasoning_repeated_sentence")]
+    # instructions after a refusal opener: rejected as compliance or as harmful help behind the opener
+    assert (rows[1]["stage"], rows[1]["reason"]) in {("wrong_refusal", "harmful_complied"),
+                                                     ("inconsistent", "harmful_instructions_in_answer")}
+    assert [(r["stage"], r["reason"]) for r in rows[3:] if not r["kept"]] == [
+        ("wrong_refusal", "benign_refused"), ("degenerate", "reasoning_repeated_sentence")]
     assert rows[2]["response_type"] == "comply" and rows[3]["response_type"] == "refuse"
     assert "6 traces, 3 kept, 3 rejected" in err and "wrong_refusal: benign_refused" in err
 

