@@ -101,25 +101,27 @@ def cmd_push(args) -> int:
     return 0
 
 
-def _recipe_or_none(path: str | None):
-    from .recipe import load_recipe
+def _run_on_file(args, fn):
+    """Run `fn(file, recipe or None)` for classify-responses and audit; bad recipes and bad input exit 2."""
+    from .audit import InputError
+    from .recipe import RecipeError, load_recipe
 
-    return load_recipe(path) if path else None
+    try:
+        return fn(args.file, load_recipe(args.recipe) if args.recipe else None)
+    except RecipeError as e:
+        _print_errors(args.recipe, e.errors)
+    except InputError as e:
+        print(f"bad input: {e}", file=sys.stderr)
+    return None
 
 
 def cmd_classify(args) -> int:
     import json
 
-    from .audit import InputError, classify_file
-    from .recipe import RecipeError
+    from .audit import classify_file
 
-    try:
-        rows = classify_file(args.file, _recipe_or_none(args.recipe))
-    except RecipeError as e:
-        _print_errors(args.recipe, e.errors)
-        return EXIT_BAD_INPUT
-    except InputError as e:
-        print(f"bad input: {e}", file=sys.stderr)
+    rows = _run_on_file(args, classify_file)
+    if rows is None:
         return EXIT_BAD_INPUT
     for row in rows:
         print(json.dumps(row, ensure_ascii=False, default=str))
@@ -129,17 +131,12 @@ def cmd_classify(args) -> int:
 def cmd_audit(args) -> int:
     import json
 
-    from .audit import InputError, audit_file
-    from .recipe import RecipeError
+    from .audit import audit_file
 
-    try:
-        rows, counts = audit_file(args.file, _recipe_or_none(args.recipe))
-    except RecipeError as e:
-        _print_errors(args.recipe, e.errors)
+    result = _run_on_file(args, audit_file)
+    if result is None:
         return EXIT_BAD_INPUT
-    except InputError as e:
-        print(f"bad input: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    rows, counts = result
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     kept = counts.pop("kept", 0)
