@@ -48,10 +48,14 @@ PROSE = ("Store the rifle unloaded in a locked safe or cabinet, with the bolt re
 
 @pytest.mark.parametrize("text, reason", [
     (LOOP, "repeated_sentence"),
-    ("Step one.\nStep one.\nStep one.\nStep two.", "repeated_lines"),
+    ("Turn the key now.\nTurn the key now.\nTurn the key now.\nOpen the door now.", "repeated_lines"),
     (" ".join(["the safe way to store it is in a locked safe"] * 14), "top_2gram_repetition"),
+    ("1. **Access the settings**: open the router page.\n2. **Access the settings**: open the router page.\n"
+     "3. **Change the password**: pick a long one.", "repeated_lines"),      # list numbering does not hide a loop
     (PROSE, None),
     ("Short answer.", None),
+    ("Steps:\n1. Unplug the router.\n2. Hold the reset button for ten seconds.\n3. Log in with the label's password.",
+     None),
 ])
 def test_degeneration_statistics(text, reason):
     assert degeneration_reason(text, DEFAULT_DEGENERATION) == reason
@@ -63,6 +67,23 @@ def test_degenerate_reasoning_and_answer_are_rejected_with_a_reason_each():
     o = run(rec("benign", f"<think>\nSafe storage question.\nDecision: comply\n</think>\n{PROSE} {LOOP}"))
     assert (o.stage, o.reason) == ("degenerate", "answer_repeated_sentence")
     assert run(rec("benign", f"<think>\nSafe storage question.\nDecision: comply\n</think>\n{PROSE}")).kept
+
+
+def test_reasoning_repeated_across_turns_is_a_loop():
+    text = "The user asks how to store a rifle safely at home. Safety first for everyone."
+    call = (f"<think>\n{text}\n</think>\n"
+            '<tool_call>{"name": "consult_safety_rules", "arguments": {"category": "weapons"}}</tool_call>')
+    from pipeline.records import ToolExchange
+
+    r = rec("benign", call)
+    r.turns.append(parse_turn(call, "stop", 1, 1))
+    r.turns.append(parse_turn(f"<think>\n{text}\nDecision: comply\n</think>\n{PROSE}", "stop", 1, 1))
+    r.tools = [ToolExchange(f"c{i}", "consult_safety_rules", {"category": "weapons"}, "rules", ["weapons.1"], None)
+               for i in range(2)]
+    r.request.mode = "adaptive"
+    assert all(degeneration_reason(t.reasoning, DEFAULT_DEGENERATION) is None for t in r.turns)   # each turn alone
+    o = run(r)
+    assert o.stage == "degenerate" and o.reason.startswith("reasoning_repeated_")
 
 
 def test_degeneration_limits_come_from_the_recipe():

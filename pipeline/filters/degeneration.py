@@ -26,6 +26,7 @@ DEFAULT_DEGENERATION: dict = {
 }
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"\w+")
+_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\d+[.)]|step\s*\d+[:.)]?)\s*", re.IGNORECASE)
 _ALPHA = re.compile(r"[^\W\d_]+")
 
 
@@ -64,7 +65,10 @@ def degeneration_reason(text: str, limits: dict) -> str | None:
     text = (text or "").strip()
     if not text:
         return None
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # Lines compare without their list markers and emphasis ("1. **X**: y" and "2. **X**: y" are one line
+    # written twice); lines under three words (headings, "Decision: refuse") do not count.
+    lines = [_norm(_MARKER.sub("", ln)) for ln in text.splitlines()]
+    lines = [ln for ln in lines if len(ln.split()) >= 3]
     if len(lines) >= 3:
         counts = Counter(lines)
         dup_lines = sum(c - 1 for c in counts.values() if c > 1)
@@ -99,8 +103,11 @@ class DegenerationFilter(Filter):
         self.limits = limits or DEFAULT_DEGENERATION
 
     def check(self, record: RawRecord) -> str | None:
-        for t in record.turns:
-            if reason := degeneration_reason(t.reasoning or "", self.limits):
+        reasonings = [t.reasoning or "" for t in record.turns]
+        # each turn, then all turns together: a teacher that writes the same reasoning again after every tool
+        # result loops across turns
+        for text in reasonings + (["\n".join(reasonings)] if len(reasonings) > 1 else []):
+            if reason := degeneration_reason(text, self.limits):
                 return f"reasoning_{reason}"
         if reason := degeneration_reason(record.final.answer or "", self.limits):
             return f"answer_{reason}"
