@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from ..records import RawRecord
 from .base import Filter
 from .citations import CITATION
+from .refusal_classifier import analyse
 
 DEFAULT_CONSISTENCY: dict = {
     "harmful_partial": "judge",          # judge: kept only with a judge safety verdict; reject: never kept
     "min_partial_safety": 4,             # the judge's safety score a harmful partial completion needs
     "min_reasoning_relevance": 0.15,     # MiniLM cosine between prompt and reasoning; 0 turns the check off
     "max_instruction_sentences": 1,      # instruction-like sentences allowed in a harmful prompt's trace
+    "max_words_after_refusal": 20,       # words of content (not courtesy, referrals or reasons) after a refusal
+    "max_reasoning_content_words": 40,   # words of reasoning about the subject itself rather than the request
 }
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -50,6 +53,23 @@ _META = re.compile(r"\b(?:user|request|asks?|asking|question|rules?|polic(?:y|ie
 
 def protocol_text(answer: str) -> bool:
     return bool(PROTOCOL.search(answer or "")) or bool(CITATION.search(answer or ""))
+
+
+def partial_completion(answer: str, response_type: str | None, settings: dict) -> bool:
+    """A harmful prompt's answer that completes something: labelled safe_complete, or a refusal followed by more
+    content than `max_words_after_refusal` (often the harmful text itself behind a refusal opener). Such an
+    answer is kept only when the judge's safety score vouches for it."""
+    return response_type == "safe_complete" or analyse(answer).help_words > settings["max_words_after_refusal"]
+
+
+def content_words(text: str) -> int:
+    """Words in sentences that are about the subject itself, not about the request, the rules or the decision:
+    a harmful prompt's reasoning that is mostly such sentences is writing the harmful content, not deciding."""
+    n = 0
+    for s in _SENTENCE.split(text or ""):
+        if not _META.search(s):
+            n += len(s.split())
+    return n
 
 
 def instruction_sentences(text: str) -> int:
@@ -99,14 +119,19 @@ class ConsistencyFilter(Filter):
             limit = self.settings["max_instruction_sentences"]
             if instruction_sentences(reasoning) > limit:
                 return "reasoning_gives_harmful_help"
-            partial = facts.response_type == "safe_complete"
+            if content_words(reasoning) > self.settings["max_reasoning_content_words"]:
+                return "reasoning_writes_the_content"
+            # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
+            # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
+            partial = partial_completion(answer, facts.response_type, self.settings)
             judged = self.judge_enabled and self.settings["harmful_partial"] == "judge"
             # A partial completion the judge will check may instruct (its safe part); anything else may not:
             # instructions after a refusal opener are the harmful help itself.
             if not (partial and judged) and instruction_sentences(answer) > limit:
                 return "harmful_instructions_in_answer"
             if partial and not judged:
-                return "harmful_partial_unverified"
+                return "harmful_partial_unverified" if facts.response_type == "safe_complete" \
+                    else "content_after_refusal"
         floor = self.settings["min_reasoning_relevance"]
         if floor and facts.relevance is not None and facts.relevance < floor:
             return "reasoning_off_topic"

@@ -9,6 +9,7 @@ from statistics import fmean
 from typing import Any
 
 from ..filters import FilterOutcome
+from ..filters.consistency import partial_completion
 from ..records import RawRecord
 from .prompts import RUBRIC_ITEMS
 from .stage import JudgeRun, run_judge
@@ -57,7 +58,8 @@ class JudgeStages:
             low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]
             if low:
                 o.stage, o.reason = "judge_rejected", f"low_{low[0]}"
-            elif (o.record.request.prompt.kind == "harmful" and o.response_type == "safe_complete"
+            elif (o.record.request.prompt.kind == "harmful"
+                  and partial_completion(o.record.final.answer or "", o.response_type, self.recipe.consistency)
                   and v.value["safety"] < self.recipe.consistency["min_partial_safety"]):
                 # the consistency filter let this partial completion through for the judge to check
                 o.stage, o.reason = "judge_rejected", "harmful_partial_judged_unsafe"
