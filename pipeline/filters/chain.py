@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..records import RawRecord
 from .citations import CitationFilter
-from .consistency import ConsistencyFilter, TraceFacts
+from .consistency import DEFAULT_CONSISTENCY, ConsistencyFilter, TraceFacts
 from .correctness import CorrectnessFilter
 from .degeneration import DegenerationFilter
 from .refusal import RefusalFilter
@@ -82,8 +82,8 @@ def _relevance(records: list[RawRecord]) -> dict[str, float]:
 def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: Labeler) -> list[FilterOutcome]:
     answered = [r for r in records if r.status == "ok" and r.final is not None and not is_truncated(r)]
     labels = labeler(answered)
-    need_relevance = settings.enabled.get("consistency", True) and settings.consistency.get(
-        "min_reasoning_relevance", 0.15)
+    need_relevance = settings.enabled.get("consistency", True) and \
+        {**DEFAULT_CONSISTENCY, **settings.consistency}["min_reasoning_relevance"]
     relevance = _relevance(answered) if need_relevance else {}
     facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id)) for r in answered}
     filters = (StructureFilter(), DegenerationFilter(settings.degeneration), CitationFilter(),
