@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import PROMPTS_DIR
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 def write_prompts(folder: Path, n: int) -> Path:

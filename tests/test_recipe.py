@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from helpers import make_recipe
-from pipeline import PROJECT_ROOT
+from helpers import REPO as PROJECT_ROOT
 from pipeline.recipe import RecipeError, load_recipe, validate_recipe_file
 
 
@@ -26,6 +26,14 @@ def test_demo_recipe_is_valid_and_resolved():
     assert r.name == "demo" and set(r.modes) == {"explicit", "adaptive"}
     assert all(s.path.is_file() for s in r.sources)
     assert r.teacher.engine["batch_size"] == 52 and r.teacher.sampling["top_k"] == -1   # defaults filled
+
+
+def test_rejection_sampling_per_kind_and_its_older_form(tmp_path):
+    r = load_recipe(_edit(make_recipe(tmp_path), lambda d: d.update(rejection_sampling={"harmful": 3, "benign": 1},
+                                                                    reasoning={"samples": 2})))
+    assert r.samples == {"harmful": 3, "reasoning": 2}
+    (tmp_path / "plain").mkdir()
+    assert load_recipe(make_recipe(tmp_path / "plain")).samples == {}
 
 
 @pytest.mark.parametrize("edit, field", [
@@ -51,6 +59,10 @@ def test_demo_recipe_is_valid_and_resolved():
                                                               "min_rate": {"benign": 0.5}}}),
      "adaptive.consult_balance.min_rate.benign"),
     (lambda d: d.__setitem__("publish", {"test_fraction": 2}), "publish.test_fraction"),
+    (lambda d: d.__setitem__("rejection_sampling", {"harmful": 0}), "rejection_sampling.harmful"),
+    (lambda d: d.__setitem__("rejection_sampling", {"toxic": 2}), "rejection_sampling"),
+    (lambda d: d.update(reasoning={"samples": 2}, rejection_sampling={"reasoning": 3}),
+     "rejection_sampling.reasoning"),
 ])
 def test_bad_recipe_names_the_field(tmp_path, edit, field):
     path = _edit(make_recipe(tmp_path), edit)

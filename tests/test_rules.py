@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from pipeline import PROMPTS_DIR
+from helpers import PROMPTS_DIR
 from pipeline.rules import RuleBookError, consult_safety_rules, load_rulebook, tool_schema
 
 

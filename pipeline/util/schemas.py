@@ -1,18 +1,18 @@
-"""JSON Schema checks against the project's schemas/ folder, with errors as (field path, message) pairs."""
+"""JSON Schema checks against the project's schemas (pipeline.resources), with errors as (field path, message) pairs."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from typing import Any
 
-from .. import SCHEMA_DIR
+from ..resources import schema_dir
 
 
 @lru_cache(maxsize=None)
 def _validator(name: str):
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(json.loads((SCHEMA_DIR / name).read_text()))
+    return Draft202012Validator(json.loads((schema_dir() / name).read_text()))
 
 
 def field_path(parts) -> str:

@@ -59,8 +59,12 @@ def wire_messages(messages: list[dict[str, Any]], native_tools: bool) -> list[di
 
 class OpenAITeacher:
     def __init__(self, model: str, revision: str | None, api: dict[str, Any], api_key: Secret | None = None):
-        import httpx
         import openai
+
+        try:   # openai-python 3 is built on httpx2; older releases on httpx. Limits must come from the one in use.
+            import httpx2 as httpx
+        except ImportError:
+            import httpx
 
         self.api = api
         self.model, self.revision = model, revision
@@ -80,6 +84,9 @@ class OpenAITeacher:
         self._sem: asyncio.Semaphore | None = None
         self.rpm = RateLimiter(api["requests_per_minute"]) if api.get("requests_per_minute") else None
         self.tpm = RateLimiter(api["tokens_per_minute"]) if api.get("tokens_per_minute") else None
+
+    async def aclose(self) -> None:
+        await self.client.close()
 
     def info(self) -> dict[str, Any]:
         return {"model": self.model, "revision": self.revision, "engine": "openai-compatible",
