@@ -57,7 +57,7 @@ def main() -> None:
     base = load_recipe(args.recipe)
     with tempfile.TemporaryDirectory() as tmp:
         # One sample per request and no judge: both sides must do exactly the same generations.
-        recipe = dataclasses.replace(base, modes=("explicit",), output_dir=Path(tmp), reasoning_samples=1,
+        recipe = dataclasses.replace(base, modes=("explicit",), output_dir=Path(tmp), samples={},
                                      judge={**base.judge, "enabled": False}, refusal_classifier="phrases")
         book = load_rulebook(recipe.rulebook_path)
         prompts, _ = load_prompts(recipe, book)

@@ -128,7 +128,7 @@ def main() -> None:
     timed("pipeline, local (1 process)", 1, lambda d: near_duplicate_clusters(d, p, chunk, 8, use_ray=False))
     import ray
 
-    from pipeline.generate.pool import ensure_ray
+    from pipeline.util.ray import ensure_ray
     ensure_ray()
     cpus = int(ray.cluster_resources().get("CPU", args.workers))
     # Warm the Ray workers (process start, imports): a once-per-cluster cost, not a per-document one.

@@ -39,7 +39,7 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     import tempfile
 
     from pipeline.build import EnginePools
-    from pipeline.judge.stage import run_judge
+    from pipeline.judge.task import run_judge
     from pipeline.recipe import load_recipe
     from pipeline.records import Prompt, RawRecord, Request, Turn
     from pipeline.rules import load_rulebook

@@ -16,7 +16,7 @@ from pathlib import Path
 from .dedupe import deduplicate
 from .filters import apply_filters
 from .filters.chain import FilterSettings
-from .filters.labels import Labeller
+from .filters.labels import Labeller, missing_dependency
 from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
 from .generate.modes.templates import Templates
@@ -24,7 +24,7 @@ from .generate.raw_store import RawStore
 from .generate.requests import build_requests
 from .generate.resample import resample
 from .judge import JudgeStages, token_stats
-from .generate.runner import GenerationStats, run_generation
+from .generate.runner import GenerationStats, generate_missing
 from .generate.teachers.model_store import model_revision
 from .publish.card import render_card
 from .publish.lock import input_hashes, lock_data
@@ -34,7 +34,7 @@ from .publish.shards import plan_shards
 from .publish.writer import Publication, clear_stale, publish_atomically
 from .util.locks import BuildLock, check_writable
 from .generate.pool import api_key
-from .recipe import Recipe, load_recipe
+from .recipe import Recipe, RecipeError, load_recipe
 from .rules import load_rulebook, retrieval_method
 from .rules.classify import classify_prompts
 from .sources import load_prompts
@@ -45,7 +45,7 @@ from .util.schemas import schema_errors
 log = logging.getLogger("ascl.build")
 
 
-def cache_dir(recipe: Recipe) -> Path:
+def generation_cache_dir(recipe: Recipe) -> Path:
     """The generation cache shared by all builds of a recipe name."""
     return recipe.output_dir / recipe.name / "cache"
 
@@ -110,6 +110,9 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
         for spec, where in ((recipe.teacher, "teacher"), (recipe.judge_teacher, "judge.teacher")):
             if spec.backend == "openai" and (recipe.needs_judge or where == "teacher"):
                 api_key(spec, where)   # a missing secret is bad input (RecipeError): say so before any work
+    if recipe.filters.get("refusal", True) or recipe.filters.get("consistency", True):
+        if why := missing_dependency(recipe.refusal_classifier["method"]):
+            raise RecipeError([("refusal_classifier.method", why)])
     book = replace(load_rulebook(recipe.rulebook_path), retrieval=dict(recipe.retrieval))
     # Judge templates shape judge requests only; keeping them out of the teacher's template hash means editing
     # the judge prompt does not invalidate a single cached generation.
@@ -136,29 +139,27 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
         report.skipped.update(dropped)
     prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
-    store = RawStore(cache_dir(recipe))
+    store = RawStore(generation_cache_dir(recipe))
     pools = EnginePools(pool, recipe.ray_address)
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     totals = GenerationStats()
 
+    def teacher_pool(missing: int):
+        if force:
+            log.warning("--force: %d requests are not in the generation cache (failed or never generated) and are "
+                        "asked of the teacher now", missing)
+        gen_pool = pools.get(recipe.teacher) if pool is None else pool
+        if not gen_pool.serves(recipe.teacher):
+            raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
+        return gen_pool
+
     def generate(requests: list) -> list:
         """Generate what the cache lacks; return the records of these requests."""
-        wanted = {r.id for r in requests}
-        if missing := wanted - store.done_ids():
-            if force:
-                log.warning("--force: %d requests are not in the generation cache (failed or never generated) and "
-                            "are asked of the teacher now", len(missing))
-            gen_pool = pools.get(recipe.teacher) if pool is None else pool
-            if not gen_pool.serves(recipe.teacher):
-                raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
-            stats = run_generation(gen_pool, requests, book, store, progress=progress,
-                                   max_consecutive_failures=limit)
-        else:
-            stats = GenerationStats(requested=len(requests), cached=len(requests))
+        stats, records = generate_missing(requests, store, teacher_pool, book, progress=progress,
+                                          max_consecutive_failures=limit)
         totals.merge(stats)
-        records = store.load(wanted)
-        if len(records) != len(wanted):
-            raise BuildError(f"{len(wanted) - len(records)} requests have no record in {store.folder}")
+        if (lost := len({r.id for r in requests}) - len(records)) != 0:
+            raise BuildError(f"{lost} requests have no record in {store.folder}")
         return records
 
     def more_samples(first: list, k: int) -> list:
@@ -176,14 +177,15 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     try:
         records = generate(build_requests(recipe, prompts, book, templates, revision))
         _check_failures(records, recipe)
-        rs = resample(records, recipe.reasoning_samples, accept, more_samples)
+        rs = resample(records, recipe.samples, accept, more_samples)
         records = sorted(rs.chosen, key=lambda r: r.id)
         outcomes = apply_filters(records, settings, labeller)
-        scores = judge.rubric(outcomes) if recipe.judge["enabled"] else {}
+        if recipe.judge["enabled"]:
+            judge.rubric(outcomes)
     finally:
         pools.close()
     balance_drops = apply_consult_balance(outcomes, recipe.consult_balance)
-    clusters, duplicate_of = deduplicate(outcomes, recipe.dedupe, scores)
+    deduplicate(outcomes, recipe.dedupe)
     funnel = build_funnel(report, list(recipe.modes), outcomes, categories=category_counts,
                           resampling=rs.summary())
     if errs := funnel.check():
@@ -191,16 +193,14 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     _refuse_to_finish(funnel)
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
-    rows = [training_row(o, clusters[o.record.id], ctx, scores.get(o.record.id)) for o in outcomes if o.kept]
+    rows = [training_row(o, ctx) for o in outcomes if o.kept]
     _validate_rows(rows)
-    rejects = [(o, o.stage, o.reason, duplicate_of.get(o.record.id), clusters.get(o.record.id))
-               for o in outcomes if not o.kept]
     plan = plan_shards(rows, ROW_SCHEMA, recipe.publish)
     teacher = _teacher_info(records, recipe, revision)
     generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
-               "harmful_partial_kept": _harmful_partial_policy(recipe), "retrieval": retrieval_method(recipe.retrieval),
+               "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples), "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
@@ -208,8 +208,7 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
         shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
     publish_atomically(build_dir, Publication(
-        plan=plan, rejects=rejects, card=card, outcomes=outcomes,
-        judge={**scores, **judge.failed},
+        plan=plan, card=card, outcomes=outcomes,
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)

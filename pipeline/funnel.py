@@ -5,13 +5,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .filters import FilterOutcome
-from .records import KINDS
+from .records import KINDS, STAGES, Trace
 from .sources import SourceReport
 
-STAGES = ("failed", "truncated", "invalid_structure", "degenerate", "ungrounded_citation", "wrong_refusal",
-          "inconsistent", "wrong_answer",
-          "judge_rejected", "consult_balance", "exact_duplicate", "near_duplicate", "semantic_duplicate", "final")
 STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
                 "invalid_structure": "invalid structure", "degenerate": "degenerate (loops, repetition)",
                 "inconsistent": "inconsistent (decision, protocol, harmful help)", "ungrounded_citation": "cites rules it was not given",
@@ -62,22 +58,17 @@ class Funnel:
         return self.__dict__.copy()
 
 
-def consulted(record) -> bool:
-    """The teacher consulted the rules: at least one tool call that got rules (or a no-match answer) back."""
-    return any(not t.error for t in record.tools)
-
-
-def consult_rates(outcomes: list[FilterOutcome], by: str = "kind") -> dict[str, float]:
+def consult_rates(outcomes: list[Trace], by: str = "kind") -> dict[str, float]:
     """Share of adaptive traces that consulted the rules, by prompt kind or category."""
     groups: dict[str, list[bool]] = defaultdict(list)
     for o in outcomes:
         if o.record.request.mode == "adaptive" and o.record.status == "ok":
             p = o.record.request.prompt
-            groups[p.kind if by == "kind" else (p.category or "none")].append(consulted(o.record))
+            groups[p.kind if by == "kind" else (p.category or "none")].append(o.record.consulted)
     return {k: round(sum(v) / len(v), 4) for k, v in sorted(groups.items()) if v}
 
 
-def build_funnel(report: SourceReport, modes: list[str], outcomes: list[FilterOutcome],
+def build_funnel(report: SourceReport, modes: list[str], outcomes: list[Trace],
                  categories: dict[str, int] | None = None,
                  resampling: dict[str, int] | None = None) -> Funnel:
     f = Funnel(prompts_read=report.read, prompts_skipped=dict(sorted(report.skipped.items())),

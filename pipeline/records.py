@@ -7,6 +7,10 @@ from typing import Any
 KINDS = ("harmful", "benign", "sensitive", "reasoning")
 MODES = ("explicit", "adaptive")
 DECISIONS = ("refuse", "safe_complete", "comply")
+# Funnel stages in order: where a trace can leave the build, then "final" for the rows kept.
+STAGES = ("failed", "truncated", "invalid_structure", "degenerate", "ungrounded_citation", "wrong_refusal",
+          "inconsistent", "wrong_answer",
+          "judge_rejected", "consult_balance", "exact_duplicate", "near_duplicate", "semantic_duplicate", "final")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Turn:
     parse_error: str | None = None
     latency_s: float = 0.0                    # wall time of the call that produced it (retries included)
     attempts: int = 1
+    mean_logprob: float | None = None         # the teacher's own mean token log-probability of this completion
 
 
 @dataclass
@@ -82,6 +87,7 @@ class RawRecord:
     attempts: int = 1
     started_at: str = ""
     finished_at: str = ""
+    fatal: bool = False   # the failure makes the teacher unusable (dead engine, rejected key): stop asking it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,3 +101,41 @@ class RawRecord:
     @property
     def final(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
+
+    @property
+    def consulted(self) -> bool:
+        """The teacher consulted the rules: at least one tool call that got rules (or a no-match answer) back."""
+        return any(not t.error for t in self.tools)
+
+
+@dataclass
+class Trace:
+    """A trace in flight, from the filters to publishing: the generation record plus every fact a stage adds.
+
+    Each stage fills its own fields (the filters: verdicts and the response label; the judge: `judge`; dedupe:
+    `cluster` and `duplicate_of`) and removes a trace from the build only through `reject`, so the stage is
+    always one the funnel counts. The rejects table is the traces that were not kept."""
+    record: RawRecord
+    verdicts: dict[str, str] = field(default_factory=dict)   # filter -> pass | reject:<reason> | n/a | off | ...
+    stage: str | None = None            # funnel stage of the rejection; None while kept
+    reason: str | None = None
+    response_type: str | None = None    # comply | refuse | safe_complete, from the recipe's classifier
+    confidence: float | None = None     # the classifier's confidence, where it has one
+    judge: dict[str, Any] | None = None          # rubric scores (with the raw reply), when the judge scored it
+    judge_failure: dict[str, Any] | None = None  # the judge's unparseable reply, when it could not score it
+    correct: bool | None = None         # reasoning prompts: the answer matches the reference
+    cluster: str | None = None          # dedupe cluster id (every kept trace has one after dedupe)
+    duplicate_of: str | None = None     # id of the kept trace this one duplicates
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def kept(self) -> bool:
+        return self.stage is None
+
+    def reject(self, stage: str, reason: str) -> None:
+        if stage not in STAGES or stage == "final":
+            raise ValueError(f"unknown funnel stage {stage!r}; expected one of {STAGES[:-1]}")
+        self.stage, self.reason = stage, reason

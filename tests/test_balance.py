@@ -1,18 +1,18 @@
 """Consult-rate balance: drops exactly enough traces, on the right side, deterministically."""
 import pytest
 
-from pipeline.filters import FilterOutcome
+from pipeline.records import Trace
 from pipeline.filters.balance import apply_consult_balance
 from pipeline.funnel import consult_rates
 from pipeline.records import Prompt, RawRecord, Request, ToolExchange
 
 
-def outcome(i: int, kind: str, consulted: bool, mode: str = "adaptive") -> FilterOutcome:
+def outcome(i: int, kind: str, consulted: bool, mode: str = "adaptive") -> Trace:
     prompt = Prompt(id=f"p{i}", text="q", kind=kind, category="fraud", source="s")
     req = Request(id=f"{i:04d}", prompt=prompt, mode=mode, messages=[], sampling={}, guard=None, max_tool_calls=1,
                   tool_categories=[])
     tools = [ToolExchange("c", "consult_safety_rules", {"category": "fraud"}, "r", ["fraud.1"], None)] if consulted else []
-    return FilterOutcome(record=RawRecord(id=req.id, request=req, status="ok", error=None, tools=tools))
+    return Trace(record=RawRecord(id=req.id, request=req, status="ok", error=None, tools=tools))
 
 
 def test_ceiling_drops_consulted_traces_until_the_rate_fits():

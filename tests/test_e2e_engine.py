@@ -59,6 +59,9 @@ def test_engine_raw_records_keep_the_full_teacher_context(result):
     adaptive_called = [r for r in raw if r["request"]["mode"] == "adaptive" and r["tools"]]
     for r in adaptive_called:
         assert [m["role"] for m in r["teacher_messages"]][:4] == ["system", "user", "assistant", "tool"]
+    # every turn carries the teacher's own mean token log-probability (vLLM's raw logprobs; the fluency check)
+    lps = [t["mean_logprob"] for r in raw if r["status"] == "ok" for t in r["turns"]]
+    assert lps and all(isinstance(x, float) and -20 < x < 0 for x in lps)
 
 
 def test_card_reports_funnel_and_provenance(result):
@@ -98,8 +101,9 @@ def test_llm_judge_and_llm_refusal_classifier_on_the_real_engine(result, engine_
 
 
 def test_two_batches_sharing_the_engine_give_the_same_outputs_as_one(engine_recipe, engine_pool):
-    """Continuous batching: two batches run at once in the actor and share the engine; with per-request seeds
-    each request's output must not depend on what else was in the engine."""
+    """Continuous batching: two batches run at once in the actor and share the engine (each conversation is its
+    own AsyncLLM request stream); with per-request seeds a request's output must not depend on what else was in
+    the engine."""
     import ray
 
     from pipeline.generate.modes.templates import Templates

@@ -105,12 +105,11 @@ def test_cascade_sends_only_unsure_answers_to_the_judge_and_reports_the_share(tm
 class Flaky(ScriptedTeacher):
     """Answers a sum wrongly unless the request's seed is odd: about half of each round is wrong."""
 
-    def chat(self, conversations, sampling, regex):
-        out = super().chat(conversations, sampling, regex)
-        for c, s in zip(out, sampling):
-            if "####" in c.text and s["seed"] % 2 == 0:
-                c.text = c.text.rsplit("####", 1)[0] + "#### 999"
-        return out
+    async def complete(self, messages, sampling, regex, tools):
+        c = await super().complete(messages, sampling, regex, tools)
+        if "####" in c.text and sampling["seed"] % 2 == 0:
+            c.text = c.text.rsplit("####", 1)[0] + "#### 999"
+        return c
 
 
 def test_rejection_sampling_keeps_the_first_correct_sample(tmp_path):

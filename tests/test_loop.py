@@ -1,10 +1,16 @@
+import asyncio
+
 from helpers import ScriptedTeacher, make_recipe, scripted_reply
-from pipeline.generate.loop import run_requests
+from pipeline.generate import loop
 from pipeline.generate.modes.templates import Templates
 from pipeline.generate.requests import build_requests
 from pipeline.recipe import load_recipe
 from pipeline.rules import load_rulebook
 from pipeline.sources import load_prompts
+
+
+def run_requests(teacher, requests, book):
+    return asyncio.run(loop.run_requests(teacher, requests, book))
 
 
 def _requests(tmp_path, **over):
@@ -83,7 +89,7 @@ def test_worker_restarts_a_dead_engine_and_retries_the_lost_requests(tmp_path):
         return made[-1]
 
     worker = GenerationWorker(factory)
-    records = worker.run(reqs, book)
+    records = asyncio.run(worker.run(reqs, book))
     assert len(made) == 2 and worker.info()["restarts"] == 1
     assert all(r.status == "ok" and r.attempts == 2 for r in records)
 
@@ -93,5 +99,5 @@ def test_a_dead_engine_that_stays_dead_fails_the_batch_with_the_reason(tmp_path)
 
     reqs, book = _requests(tmp_path)
     worker = GenerationWorker(lambda: ScriptedTeacher(die_after=0))
-    records = worker.run(reqs[:3], book)
-    assert all(r.status == "failed" and r.error.startswith("fatal: EngineDeadError") for r in records)
+    records = asyncio.run(worker.run(reqs[:3], book))
+    assert all(r.status == "failed" and r.fatal and r.error.startswith("EngineDeadError") for r in records)

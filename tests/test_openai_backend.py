@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from datasets import load_dataset
 
 from helpers import openai_recipe
@@ -178,7 +179,11 @@ def test_kill_9_mid_generation_then_rerun_equals_an_uninterrupted_build(tmp_path
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert f"{done} from the resume cache" in resumed.stdout
     build_dir = next((run_dir / "out").rglob("manifest.json")).parent
-    assert build_dir.name == reference.build_dir.name
+    ref_lock = yaml.safe_load((reference.build_dir / "recipe.lock.yaml").read_text())
+    run_lock = yaml.safe_load((build_dir / "recipe.lock.yaml").read_text())
+    differ = {k: (ref_lock["recipe"].get(k), run_lock["recipe"].get(k)) for k in set(ref_lock["recipe"]) | set(run_lock["recipe"])
+              if ref_lock["recipe"].get(k) != run_lock["recipe"].get(k) and k not in ("output_dir", "sources", "rulebook_path", "template_paths")}
+    assert build_dir.name == reference.build_dir.name, (differ, {k: (ref_lock.get(k), run_lock.get(k)) for k in ref_lock if k != "recipe" and ref_lock.get(k) != run_lock.get(k)})
     assert _content(build_dir) == _content(reference.build_dir)
     raw_ids = [row["id"] for p in (build_dir.parent / "cache").glob("part-*.parquet") for row in pq.read_table(p).to_pylist()]
     assert len(raw_ids) == len(set(raw_ids)) == 24               # no id lost, none generated twice

@@ -95,6 +95,30 @@ def test_degeneration_limits_come_from_the_recipe():
     assert apply_filters([rec("harmful", text)], loose, Labeller("phrases"))[0].stage != "degenerate"
 
 
+def test_word_salad_is_rejected_by_the_teachers_own_log_probabilities():
+    """The fluency floor reads each completion's mean raw token log-probability (vLLM reports it); traces
+    without one (other backends, older caches) are not judged by it."""
+    text = "<think>\nKeep the rifle locked.\nDecision: comply\n</think>\n" + PROSE
+    settings = FilterSettings(enabled=ON, degeneration={**DEFAULT_DEGENERATION, "min_mean_logprob": -2.5},
+                              consistency={"min_reasoning_relevance": 0})
+    fluent, salad, unknown = rec("benign", text), rec("benign", text + " "), rec("benign", text + "  ")
+    fluent.turns[0].mean_logprob, salad.turns[0].mean_logprob = -0.9, -3.4
+    outs = apply_filters([fluent, salad, unknown], settings, Labeller("phrases"))
+    assert [(o.stage, o.reason) for o in outs] == [(None, None), ("degenerate", "incoherent_text"), (None, None)]
+    off = FilterSettings(enabled=ON, degeneration=DEFAULT_DEGENERATION, consistency={"min_reasoning_relevance": 0})
+    assert apply_filters([salad], off, Labeller("phrases"))[0].kept   # the default leaves it off
+
+
+def test_trace_rejects_only_into_a_funnel_stage():
+    t = run(rec("benign", "<think>\nx\nDecision: comply\n</think>\n" + PROSE))
+    with pytest.raises(ValueError, match="unknown funnel stage"):
+        t.reject("rejected_somehow", "x")
+    with pytest.raises(ValueError):
+        t.reject("final", "x")
+    t.reject("consult_balance", "benign_consult_rate_above_0.5")
+    assert not t.kept and t.stage == "consult_balance"
+
+
 # --- consistency ----------------------------------------------------------------------------------------------
 
 REFUSAL = "<think>\nThe user wants to hurt someone; the rules forbid it.\nDecision: refuse\n</think>\n"
@@ -155,6 +179,27 @@ def test_off_topic_reasoning_is_rejected_by_embedding_similarity():
     assert run(on_topic, relevance=0.15).kept
     o = run(off_topic, relevance=0.15)
     assert (o.stage, o.reason) == ("inconsistent", "reasoning_off_topic")
+
+
+def test_an_answer_that_wanders_off_the_question_is_rejected_except_for_harmful_prompts():
+    prompt = "I've been feeling like nothing matters anymore and I can't sleep. What can I do tonight?"
+    helpful = ("<think>\nThey feel low and sleepless; offer calm steps and support.\nDecision: comply\n</think>\n"
+               "That sounds hard, and it is worth taking seriously. Tonight, try to keep the room dark and put the "
+               "phone away, and write down what keeps going round in your head so it can wait until morning. If "
+               "the feeling that nothing matters stays, talk to someone you trust or a doctor this week.")
+    rambling = ("<think>\nThey feel low and sleepless; offer calm steps and support.\nDecision: refuse\n</think>\n"
+                "I'm sorry, but I can't help with that. Your request was accepted and the message has been edited "
+                "by a human. My mom used to make all kinds of shapes from eggs for the little ones. The football "
+                "season starts again next weekend with a new coach.")
+    assert run(rec("sensitive", helpful, prompt=prompt)).kept
+    o = run(rec("sensitive", rambling, prompt=prompt), labeller=fixed("refuse"))
+    assert (o.stage, o.reason) == ("inconsistent", "answer_off_topic")
+    assert run(rec("sensitive", rambling, prompt=prompt), labeller=fixed("refuse"), min_answer_relevance=0).kept
+    deflect = ("<think>\nThis asks how to hurt someone; refuse.\nDecision: refuse\n</think>\nI can't help with "
+               "that. Did you know that the great blue heron can have a wingspan of nearly two metres? Herons hunt "
+               "fish in shallow water at dawn.")
+    o = run(rec("harmful", deflect, prompt="How can I poison my neighbour's dog?"), labeller=fixed("refuse"))
+    assert o.reason != "answer_off_topic"
 
 
 def test_protocol_text_detection():
@@ -235,5 +280,29 @@ def test_resampling_uses_the_builds_own_labeller():
         return [rec("reasoning", "<think>\n3+5=8\nDecision: comply\n</think>\n#### 8", prompt="3+5?",
                     reference="8", sample=k)]
 
-    out = resample([first], 3, lambda recs: [o.kept for o in apply_filters(recs, settings, labeller)], more)
+    out = resample([first], {"reasoning": 3}, lambda recs: [o.kept for o in apply_filters(recs, settings, labeller)],
+                   more)
     assert seen == [0, 1] and out.rescued == 1 and out.chosen[0].request.sample == 1
+
+
+def test_rejection_sampling_budget_is_per_kind():
+    """harmful gets up to 3 samples and benign 1 (nothing beyond the first), whatever the filters say of them."""
+    comply = "<think>\nSure.\nDecision: comply\n</think>\nFirst get a crowbar, then break the back window."
+    refuse = ("<think>\nThis asks for a break-in, which harms others.\nDecision: refuse\n</think>\n"
+              "I can't help with breaking into a house.")
+    harmful = rec("harmful", comply, prompt="Break-in plan for my neighbour's house?")
+    benign = rec("benign", "<think>\nNo.\nDecision: refuse\n</think>\nI can't help with that.",
+                 prompt="Bread recipe for a beginner?")
+    drawn = []
+
+    def more(requests, k):
+        drawn.append((k, sorted(r.prompt.kind for r in requests)))
+        return [rec(r.prompt.kind, refuse if k == 2 else comply, prompt=r.prompt.text, sample=k) for r in requests]
+
+    settings = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0})
+    accept = lambda recs: [o.kept for o in apply_filters(recs, settings, Labeller("phrases"))]  # noqa: E731
+    assert accept([harmful, benign]) == [False, False]
+    out = resample([harmful, benign], {"harmful": 3}, accept, more)
+    assert drawn == [(1, ["harmful"]), (2, ["harmful"])]
+    assert out.extra_samples == 2 and out.rescued == 1
+    assert [r.request.sample for r in out.chosen] == [2, 0]   # harmful rescued by sample 2; benign keeps sample 0

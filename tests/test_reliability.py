@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from helpers import ScriptedPool, ScriptedTeacher, make_recipe, openai_recipe, write_jsonl
-from pipeline.build import BuildError, build, cache_dir
+from pipeline.build import BuildError, build, generation_cache_dir
 from pipeline.cli import main
 from pipeline.devtools.openai_server import OpenAITestServer
 from pipeline.generate.raw_store import RawStore
@@ -234,7 +234,7 @@ def test_a_second_build_of_the_same_recipe_is_refused_while_one_runs(tmp_path, p
 def test_a_damaged_cache_part_is_skipped_and_its_requests_regenerated(tmp_path, pool, caplog):
     path = make_recipe(tmp_path)
     first = build(path, pool=pool, progress=False)
-    parts = RawStore(cache_dir(load_recipe(path))).parts()
+    parts = RawStore(generation_cache_dir(load_recipe(path))).parts()
     damaged = parts[0]
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     res = build(path, pool=pool, progress=False, force=True)

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..recipe.model import DEFAULT_MINHASH  # noqa: F401  (the recipe owns the defaults)
 from .exact import normalize
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-DEFAULT_MINHASH = {"enabled": False, "unit": "word", "ngram": 5, "num_perm": 128, "bands": 20, "rows": 6,
-                   "seed": 1, "chunk_size": 2000, "partitions": 8}
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ def near_duplicate_clusters(texts: list[str], params: MinHashParams, chunk_size:
     if use_ray:
         import ray
 
-        from ..generate.pool import ensure_ray
+        from ..util.ray import ensure_ray
 
         ensure_ray()
         mapper = ray.remote(num_returns=partitions)(map_chunk) if partitions > 1 else ray.remote(map_chunk)

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..filters import FilterOutcome
+from ..records import Trace
 from .exact import exact_dedupe
 from .near import near_dedupe, semantic_dedupe
 
 
-def deduplicate(outcomes: list[FilterOutcome], settings: dict[str, Any],
-                scores: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+def deduplicate(outcomes: list[Trace], settings: dict[str, Any]) -> None:
+    """Set each kept trace's `cluster`; reject duplicates (with `duplicate_of`). Near and semantic clusters keep
+    the member with the best judge scores, where the judge scored them."""
     kept = [o for o in outcomes if o.kept]
+    scores = {o.id: o.judge for o in outcomes if o.judge is not None}
     exact = settings["exact"]
     dd = exact_dedupe([o.record for o in kept], key=exact["key"], enabled=exact["enabled"])
     clusters = dict(dd.cluster)
     duplicate_of = dict(dd.duplicate_of)
     for o in kept:
         if o.record.id in dd.duplicate_of:
-            o.stage, o.reason = "exact_duplicate", "same_normalised_text"
+            o.reject("exact_duplicate", "same_normalised_text")
     for name, run, stage, reason in (("near", near_dedupe, "near_duplicate", "minhash_lsh"),
                                      ("semantic", semantic_dedupe, "semantic_duplicate", "embedding_cosine")):
         conf = settings.get(name, {})
@@ -31,5 +33,7 @@ def deduplicate(outcomes: list[FilterOutcome], settings: dict[str, Any],
         duplicate_of.update(res.duplicate_of)
         for o in live:
             if o.record.id in res.duplicate_of:
-                o.stage, o.reason = stage, reason
-    return clusters, duplicate_of
+                o.reject(stage, reason)
+    for o in outcomes:
+        o.cluster = clusters.get(o.id, o.cluster)
+        o.duplicate_of = duplicate_of.get(o.id, o.duplicate_of)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from ..funnel import consulted
-from .chain import FilterOutcome
+from ..records import Trace
 
 
 def _drops_for_ceiling(n: int, c: int, rate: float) -> int:
@@ -32,25 +31,25 @@ def _drops_for_floor(n: int, c: int, rate: float) -> int:
     return min(n - c, math.ceil(n - c / rate - 1e-9))
 
 
-def apply_consult_balance(outcomes: list[FilterOutcome], bounds: dict[str, dict[str, float]]) -> dict[str, int]:
+def apply_consult_balance(outcomes: list[Trace], bounds: dict[str, dict[str, float]]) -> dict[str, int]:
     """Mark dropped outcomes in place; returns drops per kind."""
     ceilings, floors = bounds.get("max_rate", {}), bounds.get("min_rate", {})
-    by_kind: dict[str, list[FilterOutcome]] = defaultdict(list)
+    by_kind: dict[str, list[Trace]] = defaultdict(list)
     for o in outcomes:
         if o.kept and o.record.request.mode == "adaptive":
             by_kind[o.record.request.prompt.kind].append(o)
     dropped: dict[str, int] = {}
     for kind, group in sorted(by_kind.items()):
-        yes = sorted((o for o in group if consulted(o.record)), key=lambda o: o.record.id)
-        no = sorted((o for o in group if not consulted(o.record)), key=lambda o: o.record.id)
-        victims: list[FilterOutcome] = []
+        yes = sorted((o for o in group if o.record.consulted), key=lambda o: o.record.id)
+        no = sorted((o for o in group if not o.record.consulted), key=lambda o: o.record.id)
+        victims: list[Trace] = []
         reason = ""
         if kind in ceilings and (d := _drops_for_ceiling(len(group), len(yes), ceilings[kind])):
             victims, reason = yes[:d], f"{kind}_consult_rate_above_{ceilings[kind]:g}"
         elif kind in floors and (d := _drops_for_floor(len(group), len(yes), floors[kind])):
             victims, reason = no[:d], f"{kind}_consult_rate_below_{floors[kind]:g}"
         for o in victims:
-            o.stage, o.reason = "consult_balance", reason
+            o.reject("consult_balance", reason)
         if victims:
             dropped[kind] = len(victims)
     return dropped

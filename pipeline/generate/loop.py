@@ -1,8 +1,8 @@
 """The conversation loop shared by both modes and all backends. Explicit traces take one turn; adaptive traces
 continue only the conversations whose last turn called the tool, until they answer or hit max_tool_calls.
 
-Batch teachers (in-process engines) advance all conversations of a batch turn by turn; async teachers (HTTP
-endpoints) run every conversation as its own task, so one slow request never holds up the others."""
+Every conversation runs as its own task against the teacher (an in-process vLLM engine or an HTTP endpoint), so
+one slow conversation never holds up the others; the engine or server batches whatever is in flight."""
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +15,8 @@ from ..records import RawRecord, Request, ToolExchange, Turn
 from ..rules import RuleBook, consult_safety_rules, tool_schema
 from ..util.hashing import sha256_obj
 from .protocol import THINK_CLOSE, THINK_OPEN, parse_turn
-from .teachers.base import AsyncTeacher, Completion, Teacher, TeacherError
+from .teachers.base import Completion, Teacher, TeacherError
 
-FATAL = "fatal: "   # prefix of a failure that makes the teacher unusable (dead engine, rejected key)
 
 
 def _now() -> str:
@@ -49,8 +48,8 @@ class _State:
         self.attempts = max(self.attempts, e.attempts)
 
     def record(self, info: dict[str, Any]) -> RawRecord:
-        error = FATAL + self.error if (self.fatal and self.error) else self.error
-        return RawRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok", error=error,
+        return RawRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok", error=self.error,
+                         fatal=bool(self.fatal and self.error),
                          turns=self.turns, tools=self.tools, teacher_messages=self.messages, engine=info,
                          attempts=self.attempts, started_at=self.started_at, finished_at=_now())
 
@@ -61,7 +60,7 @@ def to_turn(comp: Completion) -> Turn:
     if comp.reasoning and THINK_CLOSE not in text:
         text = f"{THINK_OPEN}\n{comp.reasoning}\n{THINK_CLOSE}\n{text}"
     turn = parse_turn(text, comp.finish_reason, comp.prompt_tokens, comp.completion_tokens)
-    turn.latency_s, turn.attempts = comp.latency_s, comp.attempts
+    turn.latency_s, turn.attempts, turn.mean_logprob = comp.latency_s, comp.attempts, comp.mean_logprob
     if comp.tool_calls:
         call = comp.tool_calls[0]
         try:
@@ -103,43 +102,11 @@ def _advance(state: _State, comp: Completion, book: RuleBook) -> None:
     state.messages.append({"role": "tool", "content": content, "tool_call_id": call_id})
 
 
-def _chat(teacher: Teacher, states: list[_State]) -> list[Completion | TeacherError]:
-    """Batch call; if the batch fails, retry one by one so only the bad requests fail."""
-    args = ([s.messages for s in states], [s.req.sampling for s in states], [s.regex() for s in states])
-    try:
-        return list(teacher.chat(*args))
-    except TeacherError as e:
-        if e.fatal or len(states) == 1:
-            return [e] * len(states)
-    out: list[Completion | TeacherError] = []
-    for s in states:
-        try:
-            out.extend(teacher.chat([s.messages], [s.req.sampling], [s.regex()]))
-        except TeacherError as e:
-            out.append(e)
-            if e.fatal:   # the engine died mid-way: the rest cannot be served either
-                out.extend([e] * (len(states) - len(out)))
-                break
-    return out
-
-
-def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook) -> list[RawRecord]:
-    """Run every request to completion (or failure) with a batch teacher; one RawRecord each, in input order.
-    A record that failed because the engine died has an error starting with FATAL."""
-    states = [_State(req=r, messages=[dict(m) for m in r.messages]) for r in requests]
-    while active := [s for s in states if not s.done]:
-        for s, comp in zip(active, _chat(teacher, active)):
-            if isinstance(comp, TeacherError):
-                s.fail(comp)
-            else:
-                _advance(s, comp, book)
-    info = teacher.info()
-    return [s.record(info) for s in states]
-
-
-async def run_requests_async(teacher: AsyncTeacher, requests: list[Request], book: RuleBook,
-                             native_tools: bool = False) -> list[RawRecord]:
-    """Run every request as its own task with an async teacher (the teacher bounds concurrency)."""
+async def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook,
+                       native_tools: bool = False) -> list[RawRecord]:
+    """Run every request to completion (or failure) as its own conversation, all concurrently; one RawRecord
+    each, in input order. A record whose failure makes the teacher unusable (dead engine, rejected key) has
+    `fatal` set."""
     tools = [tool_schema(book)] if native_tools else None
 
     async def converse(state: _State) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from ..recipe import RecipeError, TeacherSpec
+from ..util.ray import ensure_ray
 from ..util.secret import Secret, looks_like_key
 from .teachers.model_store import resolve_model
 
@@ -15,12 +16,17 @@ from .teachers.model_store import resolve_model
 _WORKER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_LOGGING_LEVEL": "ERROR", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def ensure_ray(address: str | None = None) -> None:
-    import ray
+class Pool(Protocol):
+    """What generation needs from a pool of workers: Ray actor handles whose `run(batch, book)` returns one
+    RawRecord per request, the batch size, how many batches to keep queued per worker, and whether it serves a
+    recipe's teacher. EnginePool implements it with vLLM engines or HTTP clients; tests with scripted teachers."""
+    workers: list
+    batch_size: int
+    in_flight: int
 
-    if not ray.is_initialized():
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 ignore_reinit_error=True, log_to_driver=True, logging_level="WARNING")
+    def serves(self, teacher: TeacherSpec) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 def api_key(teacher: TeacherSpec, where: str = "teacher") -> Secret | None:
@@ -41,7 +47,7 @@ class EnginePool:
     def __init__(self, teacher: TeacherSpec, ray_address: str | None = None):
         import ray
 
-        from .worker import AsyncGenerationWorker, GenerationWorker, openai_factory, vllm_factory
+        from .worker import GenerationWorker, openai_factory, vllm_factory
 
         ensure_ray(ray_address)
         self.spec = teacher
@@ -52,18 +58,23 @@ class EnginePool:
             env = {**_WORKER_ENV, "VLLM_CPU_KVCACHE_SPACE": str(eng["kv_cache_space_gib"])}
             actor = ray.remote(GenerationWorker).options(
                 num_cpus=eng["cpus_per_engine"], num_gpus=eng["gpus_per_engine"], runtime_env={"env_vars": env},
-                max_concurrency=2)   # two batches share the engine: the next one fills in as the current drains
+                max_concurrency=1000)
             factory = vllm_factory(model.path, model.name, model.revision, eng)
             self.workers = [actor.remote(factory) for _ in range(eng["num_engines"])]
-            self.in_flight = 3   # two batches sharing the engine, one queued: the engine never waits for the driver
+            # About two engine batches of conversations in flight per engine (the next fills in while the
+            # current one's long tail drains), sent in small groups so finished conversations come back (and
+            # reach the cache and the progress bar) as they finish, not a whole batch at a time.
+            self.batch_size = max(1, eng["batch_size"] // 8)
+            self.in_flight = math.ceil(2 * eng["batch_size"] / self.batch_size) + 1
         elif teacher.backend == "openai":
             api = teacher.api
             # Read here, where the user set it; passed as a Secret argument, not through Ray's runtime_env
             # (which Ray keeps and shows as metadata).
             key = api_key(teacher)
-            actor = ray.remote(AsyncGenerationWorker).options(num_cpus=0, max_concurrency=1000)
+            actor = ray.remote(GenerationWorker).options(num_cpus=0, max_concurrency=1000)
             factory = openai_factory(teacher.model, teacher.revision, api, key)
-            self.workers = [actor.remote(factory, api["native_tools"]) for _ in range(eng["num_engines"])]
+            self.workers = [actor.remote(factory, api["native_tools"], restart_on_fatal=False)
+                            for _ in range(eng["num_engines"])]
             # Enough batches queued per worker to keep `concurrency` requests in flight.
             self.in_flight = math.ceil(api["concurrency"] / self.batch_size) + 1
         else:
@@ -79,6 +90,10 @@ class EnginePool:
     def close(self) -> None:
         import ray
 
+        try:   # engines shut down, HTTP sessions close; never wait long for it
+            ray.get([w.close.remote() for w in self.workers], timeout=30)
+        except Exception:   # noqa: BLE001 - a worker that cannot close is killed below all the same
+            pass
         for w in self.workers:
             ray.kill(w)
         self.workers = []

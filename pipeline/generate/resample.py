@@ -1,7 +1,9 @@
-"""Rejection sampling for reasoning prompts: up to N samples per prompt and mode, drawn one round at a time and
+"""Rejection sampling: up to N samples per prompt and mode (N set per prompt kind), drawn one round at a time and
 only for the prompts still without an acceptable trace, so a prompt the teacher gets right first time costs one
-sample. The first acceptable sample (it passes every filter, answer included) is the one kept; if none is, sample
-0 stands so the funnel reports why that prompt failed. Every sample stays in the generation cache."""
+sample. The first acceptable sample (it passes every filter: answer, refusal behaviour, consistency) is the one
+kept; if none is, sample 0 stands so the funnel reports why that prompt failed. Every sample stays in the
+generation cache. The filters alone decide what is acceptable, so sampling more buys more kept rows, never
+looser ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,18 +27,21 @@ def _slot(req: Request) -> tuple[str, str]:
     return req.prompt.id, req.mode
 
 
-def resample(records: list[RawRecord], samples: int, accept: Callable[[list[RawRecord]], list[bool]],
+def resample(records: list[RawRecord], samples: dict[str, int], accept: Callable[[list[RawRecord]], list[bool]],
              more: Callable[[list[Request], int], list[RawRecord]]) -> Resampling:
-    """`records` are sample-0 records; `accept(records)` is the build's own filter chain (same classifier, same
+    """`records` are sample-0 records; `samples` is the most samples per prompt kind (absent kinds: 1);
+    `accept(records)` is the build's own filter chain (same classifier, same
     settings as the final filter, so a sample kept here passes there); `more(requests, sample)` builds, generates
     and returns the records of sample `sample` for the given sample-0 requests."""
     out = Resampling()
     first = {_slot(r.request): r for r in records}
     best: dict[tuple[str, str], RawRecord] = dict(first)
     seen: list[RawRecord] = []
-    maths = [(s, r) for s, r in first.items() if r.request.prompt.kind == "reasoning"]
-    open_slots = [s for (s, _), ok in zip(maths, accept([r for _, r in maths])) if not ok]
-    for k in range(1, samples):
+    budget = {s: samples.get(r.request.prompt.kind, 1) for s, r in first.items()}
+    tried = [(s, r) for s, r in first.items() if budget[s] > 1]
+    open_slots = [s for (s, _), ok in zip(tried, accept([r for _, r in tried])) if not ok]
+    for k in range(1, max(budget.values(), default=1)):
+        open_slots = [s for s in open_slots if budget[s] > k]
         if not open_slots:
             break
         got = more([first[s].request for s in open_slots], k)

@@ -8,10 +8,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from typing import TYPE_CHECKING, Callable
+
 from ..records import RawRecord, Request
 from ..rules import RuleBook
-from .loop import FATAL
 from .raw_store import RawStore
+
+if TYPE_CHECKING:
+    from .pool import Pool
 
 
 class TeacherUnavailable(Exception):
@@ -74,7 +78,7 @@ def _failed(batch: list[Request], reason: str) -> list[RawRecord]:
             for r in batch]
 
 
-def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStore, progress: bool = True,
+def run_generation(pool: Pool, requests: list[Request], book: RuleBook, store: RawStore, progress: bool = True,
                    max_consecutive_failures: int | None = None) -> GenerationStats:
     import ray
     from tqdm import tqdm
@@ -100,7 +104,7 @@ def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStor
             in_flight[worker.run.remote(batch, book)] = (worker, batch)
 
     for w in pool.workers:
-        for _ in range(getattr(pool, "in_flight", 2)):
+        for _ in range(pool.in_flight):
             submit(w)
     while in_flight:
         ready, _ = ray.wait(list(in_flight), num_returns=1)
@@ -116,8 +120,8 @@ def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStor
                 streak = 0
                 continue
             streak, last_error = streak + 1, r.error or ""
-            if last_error.startswith(FATAL):
-                stop = stop or f"the teacher is unusable: {last_error[len(FATAL):][:500]}"
+            if r.fatal:
+                stop = stop or f"the teacher is unusable: {last_error[:500]}"
         if max_consecutive_failures and streak >= max_consecutive_failures:
             stop = stop or f"{streak} requests in a row failed; last error: {last_error[:500]}"
         elapsed = time.perf_counter() - start
@@ -130,3 +134,18 @@ def run_generation(pool, requests: list[Request], book: RuleBook, store: RawStor
         raise TeacherUnavailable(f"{stop}. Stopped early; {stats.generated - stats.failed} finished traces of this "
                                  f"run are saved in {store.folder} and a rerun resumes from them.")
     return stats
+
+
+def generate_missing(requests: list[Request], store: RawStore, get_pool: Callable[[int], "Pool"], book: RuleBook,
+                     progress: bool = True, max_consecutive_failures: int | None = None,
+                     ) -> tuple[GenerationStats, list[RawRecord]]:
+    """The one "generate what the cache lacks, then load" step, for generation and the judge alike: requests
+    already finished in `store` cost nothing and start no engine (`get_pool(n_missing)` is only called when some
+    are missing); the records of all `requests` come back from the store, one per id, sorted by id."""
+    wanted = {r.id for r in requests}
+    if missing := wanted - store.done_ids():
+        stats = run_generation(get_pool(len(missing)), requests, book, store, progress=progress,
+                               max_consecutive_failures=max_consecutive_failures)
+    else:
+        stats = GenerationStats(requested=len(requests), cached=len(requests))
+    return stats, store.load(wanted)

@@ -8,18 +8,17 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from ..filters import FilterOutcome
+from ..records import Trace
 from ..filters.consistency import partial_completion
 from ..records import RawRecord
 from .prompts import RUBRIC_ITEMS
-from .stage import JudgeRun, run_judge
+from .task import JudgeRun, run_judge
 
 
 class JudgeStages:
     def __init__(self, recipe, book, pools, cache: Path, progress: bool):
         self.recipe, self.book, self.pools, self.cache, self.progress = recipe, book, pools, cache, progress
         self.runs: dict[str, JudgeRun] = {}
-        self.failed: dict[str, dict[str, Any]] = {}   # id -> last judge reply of records with no verdict
 
     def _run(self, task: str, records: list[RawRecord]) -> JudgeRun:
         if not records:
@@ -41,29 +40,27 @@ class JudgeStages:
         run = self._run("refusal", todo)
         return {rid: v.value for rid, v in run.verdicts.items()}
 
-    def rubric(self, outcomes: list[FilterOutcome]) -> dict[str, dict[str, Any]]:
-        """Score the kept records; reject those below a threshold or with no score. Returns the row field."""
+    def rubric(self, outcomes: list[Trace]) -> None:
+        """Score the kept traces (`judge`, or `judge_failure` with the reply no parser accepted); reject those
+        below a threshold or with no score."""
         kept = [o for o in outcomes if o.kept]
         run = self._run("rubric", [o.record for o in kept])
         thresholds = self.recipe.judge["thresholds"]
-        out = {}
-        self.failed = {}
         for o in kept:
             v = run.verdicts[o.record.id]
             if v.value is None:
-                o.stage, o.reason = "judge_rejected", "judge_failed"
-                self.failed[o.record.id] = {"raw": v.raw, "attempts": v.attempts}
+                o.judge_failure = {"raw": v.raw, "attempts": v.attempts}
+                o.reject("judge_rejected", "judge_failed")
                 continue
-            out[o.record.id] = {**v.value, "raw": v.raw, "attempts": v.attempts}
+            o.judge = {**v.value, "raw": v.raw, "attempts": v.attempts}
             low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]
             if low:
-                o.stage, o.reason = "judge_rejected", f"low_{low[0]}"
+                o.reject("judge_rejected", f"low_{low[0]}")
             elif (o.record.request.prompt.kind == "harmful"
                   and partial_completion(o.record.final.answer or "", o.response_type, self.recipe.consistency)
                   and v.value["safety"] < self.recipe.consistency["min_partial_safety"]):
                 # the consistency filter let this partial completion through for the judge to check
-                o.stage, o.reason = "judge_rejected", "harmful_partial_judged_unsafe"
-        return out
+                o.reject("judge_rejected", "harmful_partial_judged_unsafe")
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {t: r.summary() for t, r in self.runs.items()}
@@ -76,7 +73,7 @@ class JudgeStages:
         return out
 
 
-def token_stats(outcomes: list[FilterOutcome], discarded: dict[str, int] | None = None) -> dict[str, Any]:
+def token_stats(outcomes: list[Trace], discarded: dict[str, int] | None = None) -> dict[str, Any]:
     """Completion tokens per mode and kind: generated (rejection samples that were not kept included), kept,
     and spent per kept record (the cost of a row)."""
     cells: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"traces": 0, "kept": 0, "tokens": 0})

@@ -1,4 +1,4 @@
-"""The judge stage: one task (the rubric, or the refusal label) over a set of records, through any teacher
+"""One judge task (the rubric, or the refusal label) over a set of records, through any teacher
 backend. Judge calls are content-addressed requests in their own cache (<output>/<name>/judge-cache/), so a rerun
 pays for none twice. A reply that does not parse, or a failed call, is retried with a fresh seed up to
 max_attempts; after that the record gets no verdict and the caller counts it as a judge failure, never a pass."""
@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import PROMPTS_DIR
+from ..resources import prompts_dir
 from ..generate.raw_store import RawStore
-from ..generate.runner import GenerationStats, run_generation
+from ..generate.runner import generate_missing
 from ..records import RawRecord, Request
 from ..rules import RuleBook
 from ..util.hashing import derived_seed, sha256_obj
@@ -53,7 +53,7 @@ class JudgeRun:
 def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, seed: int,
                    attempt: int, template_path: Path | None = None) -> list[tuple[RawRecord, Request]]:
     template, regex, build, _ = TASKS[task]
-    system = (template_path or PROMPTS_DIR / "templates" / template).read_text(encoding="utf-8").strip()
+    system = (template_path or prompts_dir() / "templates" / template).read_text(encoding="utf-8").strip()
     out = []
     for rec in records:
         messages = build(system, rec)
@@ -82,17 +82,13 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
         if not pending:
             break
         pairs = judge_requests(task, pending, spec, settings, seed, attempt, template_path)
-        requests = [r for _, r in pairs]
-        wanted = {r.id for r in requests}
-        if wanted - store.done_ids():
-            pool = pool() if callable(pool) else pool
-            stats: GenerationStats = run_generation(pool, requests, book, store, progress=progress)
-        else:
-            stats = GenerationStats(requested=len(requests), cached=len(requests))
+        stats, records = generate_missing([r for _, r in pairs], store,
+                                          lambda _missing: pool() if callable(pool) else pool, book,
+                                          progress=progress)
         run.calls += stats.generated
         run.cached += stats.cached
         run.stats.append(stats.summary())
-        got = {r.id: r for r in store.load(wanted)}
+        got = {r.id: r for r in records}
         still = []
         for rec, req in pairs:
             res = got.get(req.id)

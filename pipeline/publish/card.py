@@ -120,7 +120,8 @@ error (the trace was kept or rejected on what followed): {tool_errors}. Consult-
 - Degeneration (loops) and consistency checks (protocol text, decision vs answer vs kind, harmful help after a
   refusal or in the reasoning, off-topic reasoning): `{json.dumps(quality.get("consistency", {}))}`.
 - Prompt categories: {categories}.
-- Rejection sampling of reasoning prompts: {json.dumps(funnel.resampling) if funnel.resampling else "off"}.
+- Rejection sampling (most samples per prompt and mode, by kind; a sample is kept only if it passes every filter):
+  {_sampling(quality.get("rejection_sampling"), funnel.resampling)}.
 - LLM judge: {json.dumps(judge) if judge else "off"}.
 
 ## How it was made
@@ -157,3 +158,11 @@ ds = load_dataset("parquet", data_files="data/train-*.parquet", split="train")
 ```
 """
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def _sampling(per_kind: dict | None, done: dict) -> str:
+    if not per_kind:
+        return "off (one sample per prompt and mode)"
+    return (", ".join(f"{k} {n}" for k, n in sorted(per_kind.items())) +
+            f"; {done.get('extra_samples', 0)} extra samples drawn, {done.get('rescued', 0)} prompt x mode pairs "
+            "kept a later sample")

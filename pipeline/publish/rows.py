@@ -11,8 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..filters import FILTER_NAMES, FilterOutcome
-from ..filters.answers import answers_match
+from ..filters import FILTER_NAMES
+from ..records import Trace
 from ..rules import RuleBook, tool_schema
 from ..util.hashing import canonical_json
 
@@ -55,7 +55,7 @@ def _msg(role: str, content: str, reasoning: str | None = None, tool_calls=None,
             "tool_call_id": tool_call_id}
 
 
-def training_messages(outcome: FilterOutcome) -> list[dict[str, Any]]:
+def training_messages(outcome: Trace) -> list[dict[str, Any]]:
     rec = outcome.record
     msgs = [_msg("user", rec.request.prompt.text)]
     tools = iter(rec.tools)
@@ -70,31 +70,28 @@ def training_messages(outcome: FilterOutcome) -> list[dict[str, Any]]:
     return msgs
 
 
-def training_row(outcome: FilterOutcome, cluster: str, ctx: BuildContext,
-                 judge: dict[str, Any] | None = None) -> dict[str, Any]:
+def training_row(outcome: Trace, ctx: BuildContext) -> dict[str, Any]:
     rec = outcome.record
     req, prompt = rec.request, rec.request.prompt
     adaptive = req.mode == "adaptive"
-    good_tools = [t for t in rec.tools if not t.error]
-    rule_ids = ([i for t in good_tools for i in t.rule_ids] if adaptive
+    rule_ids = ([i for t in rec.tools if not t.error for i in t.rule_ids] if adaptive
                 else [r.id for r in ctx.book.explicit_rules(prompt.category)])
-    answer = rec.final.answer or ""
     return {
         "id": rec.id,
         "messages": training_messages(outcome),
         "mode": req.mode, "prompt_kind": prompt.kind, "category": prompt.category,
         "category_source": prompt.category_source or ("source" if prompt.category else None), "source": prompt.source,
-        "consulted_rules": bool(good_tools), "num_tool_calls": len(rec.tools),
+        "consulted_rules": rec.consulted, "num_tool_calls": len(rec.tools),
         "rule_ids": list(dict.fromkeys(rule_ids)),
         "tools": canonical_json([tool_schema(ctx.book)]) if adaptive else None,
         "response_type": outcome.response_type, "response_confidence": outcome.confidence,
         "declared_decision": rec.final.decision,
         "reference": prompt.reference,
-        "correct": answers_match(answer, prompt.reference) if prompt.kind == "reasoning" else None,
+        "correct": outcome.correct,
         "sample": req.sample,
         "verdicts": {k: outcome.verdicts.get(k, "off") for k in FILTER_NAMES},
-        "judge": judge,
-        "dedupe_cluster": cluster,
+        "judge": outcome.judge,
+        "dedupe_cluster": outcome.cluster,
         "provenance": {
             "teacher_model": rec.engine.get("model", ""), "teacher_revision": rec.engine.get("revision"),
             "engine": rec.engine.get("engine", ""), "engine_version": rec.engine.get("engine_version", ""),

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from ..filters import FilterOutcome
+from ..records import Trace
 from ..util.atomic import write_text
 from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
@@ -29,9 +29,7 @@ RAW_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kin
 @dataclass
 class Publication:
     plan: dict[str, SplitPlan]                                  # split -> Arrow table and shard count
-    rejects: list[tuple[FilterOutcome, str, str, str | None, str | None]]   # outcome, stage, reason, dup of, cluster
-    outcomes: list[FilterOutcome]                               # every trace, for the provenance table
-    judge: dict[str, dict]                                      # id -> judge verdict (scores, raw reply)
+    outcomes: list[Trace]                                       # every trace: rejects table and provenance table
     card: str
     lock: dict[str, Any]
     metrics: dict[str, Any]
@@ -65,11 +63,11 @@ def clear_stale(build_dir: Path) -> None:
 def publish(build_dir: Path, pub: Publication) -> list[Path]:
     files = [p for split, plan in pub.plan.items()
              for p in write_shards(plan.table, build_dir / "data", plan.shards, split)]
-    rej = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
-            "stage": stage, "reason": reason, "duplicate_of": dup, "cluster": cluster,
-            "judge": canonical_json(pub.judge[o.record.id]) if o.record.id in pub.judge else None,
+    rej = [{"id": o.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
+            "stage": o.stage, "reason": o.reason, "duplicate_of": o.duplicate_of, "cluster": o.cluster,
+            "judge": canonical_json(verdict) if (verdict := o.judge or o.judge_failure) is not None else None,
             "record": canonical_json(o.record.to_dict())}
-           for o, stage, reason, dup, cluster in sorted(pub.rejects, key=lambda x: x[0].record.id)]
+           for o in sorted(pub.outcomes, key=lambda o: o.id) if not o.kept]
     files.append(write_table(build_dir / "rejects" / "rejects.parquet",
                              pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
     raw = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,

@@ -6,17 +6,13 @@ from typing import Any
 
 import yaml
 
-from .. import PROJECT_ROOT, PROMPTS_DIR
-from ..dedupe.minhash import DEFAULT_MINHASH
-from ..filters.chain import FILTER_NAMES
-from ..filters.consistency import DEFAULT_CONSISTENCY
-from ..filters.degeneration import DEFAULT_DEGENERATION
+from ..resources import prompts_dir
 from ..rules.retrieval import DEFAULT_RETRIEVAL
 from ..util.schemas import schema_errors
 from ..util.yamlio import load_yaml
-from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_ENGINE, DEFAULT_JUDGE, DEFAULT_REFUSAL_CLASSIFIER,
-                    DEFAULT_SAMPLING, GuardSpec,
-                    Recipe, SourceSpec, TeacherSpec)
+from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_CONSISTENCY, DEFAULT_DEGENERATION, DEFAULT_ENGINE,
+                    DEFAULT_JUDGE, DEFAULT_MINHASH, DEFAULT_REFUSAL_CLASSIFIER, DEFAULT_SAMPLING, FILTER_NAMES,
+                    GuardSpec, Recipe, SourceSpec, TeacherSpec)
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -95,11 +91,12 @@ def load_recipe(path: str | Path) -> Recipe:
         except RuleBookError as e:
             errors.extend((f"rulebook{'.' + p if p != '(root)' else ''}", m) for p, m in e.errors)
 
-    templates = {"explicit": PROMPTS_DIR / "templates" / "explicit_system.txt",
-                 "adaptive": PROMPTS_DIR / "templates" / "adaptive_system.txt",
-                 "answer_format_reasoning": PROMPTS_DIR / "templates" / "answer_format_reasoning.txt",
-                 "judge_rubric": PROMPTS_DIR / "templates" / "judge_rubric.txt",
-                 "judge_refusal": PROMPTS_DIR / "templates" / "judge_refusal.txt"}
+    tpl = prompts_dir() / "templates"
+    templates = {"explicit": tpl / "explicit_system.txt",
+                 "adaptive": tpl / "adaptive_system.txt",
+                 "answer_format_reasoning": tpl / "answer_format_reasoning.txt",
+                 "judge_rubric": tpl / "judge_rubric.txt",
+                 "judge_refusal": tpl / "judge_refusal.txt"}
     for k, v in data.get("templates", {}).items():
         templates[k] = rel(v)
     for k, v in templates.items():
@@ -137,11 +134,14 @@ def load_recipe(path: str | Path) -> Recipe:
     for kind, floor in balance.get("min_rate", {}).items():
         if floor > balance.get("max_rate", {}).get(kind, 1.0):
             errors.append((f"adaptive.consult_balance.min_rate.{kind}", "must not exceed max_rate for that kind"))
+    if "samples" in data.get("reasoning", {}) and "reasoning" in data.get("rejection_sampling", {}):
+        errors.append(("rejection_sampling.reasoning", "also given as reasoning.samples; keep one of the two"))
     if errors:
         raise RecipeError(errors)
 
-    out = Path(data["output_dir"]) if "output_dir" in data else PROJECT_ROOT / "shards"
-    out = out if out.is_absolute() else (base / out).resolve()
+    # No output_dir: ./shards of the folder the command runs in (never the install location, which may be a
+    # read-only site-packages). A relative output_dir is read against the recipe's folder, like every other path.
+    out = (base / data["output_dir"]).resolve() if "output_dir" in data else (Path.cwd() / "shards").resolve()
     return Recipe(
         path=path, raw=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
         modes=tuple(data["modes"]), rulebook_path=rulebook_path, template_paths=templates,
@@ -160,12 +160,19 @@ def load_recipe(path: str | Path) -> Recipe:
         retrieval={**DEFAULT_RETRIEVAL, **data.get("retrieval", {})},
         classify={**DEFAULT_CLASSIFY, **data.get("classify", {})},
         consult_balance={"max_rate": dict(balance.get("max_rate", {})), "min_rate": dict(balance.get("min_rate", {}))},
-        reasoning_samples=data.get("reasoning", {}).get("samples", 1),
+        samples=_samples(data),
         refusal_classifier=_refusal_classifier(data.get("refusal_classifier", {})),
         degeneration=_degeneration(data.get("degeneration", {})),
         consistency={**DEFAULT_CONSISTENCY, **data.get("consistency", {})},
         judge=judge, judge_teacher=judge_teacher,
     )
+
+
+def _samples(data: dict[str, Any]) -> dict[str, int]:
+    """`rejection_sampling: {kind: n}`; the older `reasoning: {samples: n}` is the same as {reasoning: n}."""
+    out = {"reasoning": data.get("reasoning", {}).get("samples", 1)}
+    out.update(data.get("rejection_sampling", {}))
+    return {k: v for k, v in sorted(out.items()) if v > 1}
 
 
 def _refusal_classifier(value: str | dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,36 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Filter names in the order they run (the funnel's stages follow the same order).
+FILTER_NAMES = ("structure", "degeneration", "citations", "refusal", "consistency", "correctness")
+# Near-duplicate dedupe (MinHash-LSH); rensa needs num_perm divisible by bands (docs/benchmarks.md).
+DEFAULT_MINHASH = {"enabled": False, "unit": "word", "ngram": 5, "num_perm": 128, "bands": 20, "rows": 6,
+                   "seed": 1, "chunk_size": 2000, "partitions": 8}
+# Degeneration limits: Gopher-style repetition statistics, loosened for answer-length text (pipeline/filters/degeneration.py).
+DEFAULT_DEGENERATION: dict = {
+    "max_dup_line_frac": 0.3,            # duplicate lines / lines
+    "max_dup_line_char_frac": 0.2,       # characters in duplicate lines / characters
+    "max_sentence_repeats": 2,           # the same sentence (>= 3 words) more often than this
+    "max_dup_sentence_frac": 0.3,        # repeated sentences / sentences (texts of 4+ sentences)
+    "top_ngram_max_frac": {2: 0.20, 3: 0.18, 4: 0.16},
+    "dup_ngram_max_frac": {5: 0.25, 6: 0.24, 7: 0.23, 8: 0.22, 9: 0.21, 10: 0.20},
+    "min_words_for_ngrams": 100,         # n-gram shares are noise on shorter texts
+    # Word salad: a completion whose tokens the teacher itself found unlikely on average (mean raw log-probability
+    # per token, reported by vLLM; traces without it are not checked). Loops score high here and are caught by
+    # the repetition statistics above; incoherent text scores low. None turns the check off.
+    "min_mean_logprob": None,
+}
+# Consistency checks (pipeline/filters/consistency.py).
+DEFAULT_CONSISTENCY: dict = {
+    "harmful_partial": "judge",          # judge: kept only with a judge safety verdict; reject: never kept
+    "min_partial_safety": 4,             # the judge's safety score a harmful partial completion needs
+    "min_reasoning_relevance": 0.15,     # MiniLM cosine between prompt and reasoning; 0 turns the check off
+    "min_answer_relevance": 0.1,         # same for the answer (refusal lines removed, 15+ words left); not harmful
+    "max_instruction_sentences": 1,      # instruction-like sentences allowed in a harmful prompt's trace
+    "max_words_after_refusal": 20,       # words of content (not courtesy, referrals or reasons) after a refusal
+    "max_reasoning_content_words": 40,   # words of reasoning about the subject itself rather than the request
+}
+
 DEFAULT_ENGINE: dict[str, Any] = {
     "dtype": "auto", "max_model_len": 2048, "enforce_eager": True, "enable_chunked_prefill": None,
     "max_num_seqs": None, "kv_cache_space_gib": 2,
@@ -86,7 +116,7 @@ class Recipe:
     retrieval: dict[str, Any] = field(default_factory=dict)
     classify: dict[str, Any] = field(default_factory=dict)
     consult_balance: dict[str, dict[str, float]] = field(default_factory=dict)
-    reasoning_samples: int = 1
+    samples: dict[str, int] = field(default_factory=dict)   # rejection sampling: most samples per prompt kind
     refusal_classifier: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_REFUSAL_CLASSIFIER))
     degeneration: dict[str, Any] = field(default_factory=dict)
     consistency: dict[str, Any] = field(default_factory=dict)

@@ -30,26 +30,24 @@ class Completion:
     reasoning: str | None = None                     # a server-side reasoning field, when the endpoint has one
     latency_s: float = 0.0
     attempts: int = 1
+    mean_logprob: float | None = None   # the model's own mean log-probability of the tokens it wrote (raw, before
+                                        # temperature and penalties), where the backend reports it
 
 
 class Teacher(Protocol):
-    """A batch teacher (in-process engines): one call serves many conversations."""
+    """One contract for every backend (in-process vLLM, OpenAI-compatible endpoints, test doubles): a turn at a
+    time, many conversations concurrently, each at its own pace; batching is the engine's or server's business."""
 
     def info(self) -> dict[str, Any]:
         """{"model", "revision", "engine", "engine_version"} for provenance."""
 
-    def chat(self, conversations: list[list[dict[str, Any]]], sampling: list[dict[str, Any]],
-             regex: list[str | None]) -> list[Completion]:
-        """One completion per conversation. `regex` constrains the output when given (format guard)."""
-
-
-class AsyncTeacher(Protocol):
-    """A request-at-a-time teacher (HTTP endpoints): many conversations run concurrently, each at its own pace."""
-
-    def info(self) -> dict[str, Any]: ...
-
     async def complete(self, messages: list[dict[str, Any]], sampling: dict[str, Any], regex: str | None,
-                       tools: list[dict[str, Any]] | None) -> Completion: ...
+                       tools: list[dict[str, Any]] | None) -> Completion:
+        """The next assistant turn. `regex` constrains the output (format guard); `tools` are offered natively
+        where the backend supports it, else the text tool protocol is in the messages."""
+
+    async def aclose(self) -> None:
+        """Release connections; called once before the worker is stopped."""
 
 
 def for_text_protocol(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

