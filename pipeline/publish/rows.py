@@ -74,15 +74,13 @@ def training_row(outcome: Trace, ctx: BuildContext) -> dict[str, Any]:
     rec = outcome.record
     req, prompt = rec.request, rec.request.prompt
     adaptive = req.mode == "adaptive"
-    rule_ids = ([i for t in rec.tools if not t.error for i in t.rule_ids] if adaptive
-                else [r.id for r in ctx.book.explicit_rules(prompt.category)])
     return {
         "id": rec.id,
         "messages": training_messages(outcome),
         "mode": req.mode, "prompt_kind": prompt.kind, "category": prompt.category,
         "category_source": prompt.category_source or ("source" if prompt.category else None), "source": prompt.source,
         "consulted_rules": rec.consulted, "num_tool_calls": len(rec.tools),
-        "rule_ids": list(dict.fromkeys(rule_ids)),
+        "rule_ids": rec.rule_ids_given,
         "tools": canonical_json([tool_schema(ctx.book)]) if adaptive else None,
         "response_type": outcome.response_type, "response_confidence": outcome.confidence,
         "declared_decision": rec.final.decision,
