@@ -39,6 +39,7 @@ from .rules import load_rulebook, retrieval_method
 from .rules.classify import classify_prompts
 from .sources import load_prompts
 from .sources.decontaminate import decontaminate
+from .util.cost import Budget, Price, record_cost
 from .util.hashing import sha256_obj
 from .util.schemas import schema_errors
 
@@ -65,6 +66,7 @@ class BuildResult:
     build_dir: Path
     funnel: Funnel
     generation: GenerationStats
+    cost: dict | None = None
 
 
 def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
@@ -72,7 +74,9 @@ def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
     """A build is what goes into it, not where its files are: input files count by content (a moved checkout
     keeps its build ids) and output_dir not at all. `inputs` are the digests from input_hashes()."""
     resolved = {k: v for k, v in recipe.resolved().items()
-                if k not in ("output_dir", "rulebook_path", "template_paths")}
+                if k not in ("output_dir", "rulebook_path", "template_paths", "max_cost_usd")}
+    for spec in ("teacher", "judge_teacher"):   # what tokens cost does not change what the build makes
+        resolved[spec] = {k: v for k, v in resolved[spec].items() if k != "price"}
     for src in resolved["sources"]:
         if src["path"] is not None:
             src["path"] = "sha256:" + inputs[f"source:{src['name']}"]
@@ -143,6 +147,9 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     pools = EnginePools(pool, recipe.ray_address)
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     totals = GenerationStats()
+    price = Price.from_recipe(recipe.teacher.price)
+    budget = Budget(recipe.max_cost_usd)        # generation, resampling and the judge draw on one limit
+    spent = {"generation": 0.0, "resampling": 0.0}
 
     def teacher_pool(missing: int):
         if force:
@@ -153,11 +160,12 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
             raise BuildError("the engine pool given does not serve this recipe's teacher (model or engine differ)")
         return gen_pool
 
-    def generate(requests: list) -> list:
+    def generate(requests: list, phase: str = "generation") -> list:
         """Generate what the cache lacks; return the records of these requests."""
         stats, records = generate_missing(requests, store, teacher_pool, book, progress=progress,
-                                          max_consecutive_failures=limit)
+                                          max_consecutive_failures=limit, price=price, budget=budget)
         totals.merge(stats)
+        spent[phase] += stats.cost_usd
         if (lost := len({r.id for r in requests}) - len(records)) != 0:
             raise BuildError(f"{lost} requests have no record in {store.folder}")
         return records
@@ -165,9 +173,9 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     def more_samples(first: list, k: int) -> list:
         extra = [req for r in first for req in build_requests(recipe, [r.prompt], book, templates, revision,
                                                               sample=k, modes=(r.mode,))]
-        return generate(extra)
+        return generate(extra, "resampling")
 
-    judge = JudgeStages(recipe, book, pools, recipe.output_dir / recipe.name / "judge-cache", progress)
+    judge = JudgeStages(recipe, book, pools, recipe.output_dir / recipe.name / "judge-cache", progress, budget)
     labeller = labeller_for(recipe, judge)
     settings = filter_settings(recipe)
 
@@ -176,6 +184,7 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
 
     try:
         records = generate(build_requests(recipe, prompts, book, templates, revision))
+        first_samples = records
         _check_failures(records, recipe)
         rs = resample(records, recipe.samples, accept, more_samples)
         records = sorted(rs.chosen, key=lambda r: r.id)
@@ -200,8 +209,10 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
-               "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples), "retrieval": retrieval_method(recipe.retrieval),
-               "tokens": token_stats(outcomes, rs.discarded_tokens)}
+               "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples),
+               "retrieval": retrieval_method(recipe.retrieval),
+               "tokens": token_stats(outcomes, rs.discarded_tokens),
+               "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),
@@ -211,7 +222,22 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
         plan=plan, card=card, outcomes=outcomes,
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
-    return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals)
+    return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals, cost=quality["cost"])
+
+
+def _cost(recipe: Recipe, price: Price | None, spent: dict[str, float], judge: JudgeStages, first: list,
+          extra: list) -> dict:
+    """Dollars at the recipe's prices: this run (cache hits cost nothing now) by phase, and what every record
+    this build used cost when it was generated, in whatever run that was."""
+    judge_price = Price.from_recipe(recipe.judge_teacher.price)
+    if price is None and judge_price is None:
+        return {"prices": None}
+    this_run = {**spent, "judge": judge.cost_this_run()}
+    all_runs = {"generation": sum(record_cost(r, price) for r in first),
+                "resampling": sum(record_cost(r, price) for r in extra), "judge": judge.cost_all_runs()}
+    rounded = lambda d: {**{k: round(v, 6) for k, v in d.items()}, "total": round(sum(d.values()), 6)}  # noqa: E731
+    return {"prices": {"teacher": recipe.teacher.price, "judge": recipe.judge_teacher.price},
+            "max_cost_usd": recipe.max_cost_usd, "this_run": rounded(this_run), "all_runs": rounded(all_runs)}
 
 
 def _check_failures(records: list, recipe: Recipe) -> None:

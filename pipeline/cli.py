@@ -68,6 +68,10 @@ def cmd_build(args) -> int:
     print(f"\ngeneration: {g.generated} traces asked of the teacher ({g.failed} failed, {g.retries} retries), "
           f"{g.cached} from the resume cache; {g.prompt_tokens} prompt + {g.completion_tokens} completion tokens, "
           f"{g.tokens_per_second:.1f} tok/s, {g.traces_per_second:.2f} traces/s")
+    if result.cost and result.cost.get("prices"):
+        from .publish.card import cost_text
+
+        print("cost: " + cost_text(result.cost))
     print(f"wall time: {time.perf_counter() - start:.1f} s")
     print(f"build: {result.build_dir}")
     if args.verify:

@@ -64,6 +64,7 @@ class Turn:
     latency_s: float = 0.0                    # wall time of the call that produced it (retries included)
     attempts: int = 1
     mean_logprob: float | None = None         # the teacher's own mean token log-probability of this completion
+    cached_prompt_tokens: int = 0             # prompt tokens the provider served from its prompt cache
 
 
 @dataclass

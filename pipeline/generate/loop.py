@@ -61,6 +61,7 @@ def to_turn(comp: Completion) -> Turn:
         text = f"{THINK_OPEN}\n{comp.reasoning}\n{THINK_CLOSE}\n{text}"
     turn = parse_turn(text, comp.finish_reason, comp.prompt_tokens, comp.completion_tokens)
     turn.latency_s, turn.attempts, turn.mean_logprob = comp.latency_s, comp.attempts, comp.mean_logprob
+    turn.cached_prompt_tokens = comp.cached_prompt_tokens
     if comp.tool_calls:
         call = comp.tool_calls[0]
         try:

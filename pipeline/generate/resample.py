@@ -18,6 +18,7 @@ class Resampling:
     extra_samples: int = 0       # samples beyond the first, generated or taken from the cache
     rescued: int = 0             # prompt x mode pairs whose kept trace is not sample 0
     discarded_tokens: dict[str, int] = field(default_factory=dict)   # "mode/kind" -> tokens of unkept samples
+    extra: list[RawRecord] = field(default_factory=list)             # every sample beyond the first
 
     def summary(self) -> dict[str, int]:
         return {"extra_samples": self.extra_samples, "rescued": self.rescued}
@@ -46,6 +47,7 @@ def resample(records: list[RawRecord], samples: dict[str, int], accept: Callable
             break
         got = more([first[s].request for s in open_slots], k)
         seen.extend(got)
+        out.extra.extend(got)
         out.extra_samples += len(got)
         still = []
         by_slot = {_slot(r.request): r for r in got}

@@ -8,16 +8,18 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from ..records import Trace
 from ..filters.consistency import partial_completion
-from ..records import RawRecord
+from ..records import RawRecord, Trace
 from .prompts import RUBRIC_ITEMS
+from ..util.cost import Budget, Price
 from .task import JudgeRun, run_judge
 
 
 class JudgeStages:
-    def __init__(self, recipe, book, pools, cache: Path, progress: bool):
+    def __init__(self, recipe, book, pools, cache: Path, progress: bool, budget: Budget | None = None):
         self.recipe, self.book, self.pools, self.cache, self.progress = recipe, book, pools, cache, progress
+        self.budget = budget
+        self.price = Price.from_recipe(recipe.judge_teacher.price)
         self.runs: dict[str, JudgeRun] = {}
 
     def _run(self, task: str, records: list[RawRecord]) -> JudgeRun:
@@ -27,7 +29,7 @@ class JudgeStages:
             spec = self.recipe.judge_teacher
             run = run_judge(task, records, lambda: self.pools.get(spec), spec, self.recipe.judge,
                             self.recipe.seed, self.book, self.cache, self.progress,
-                            self.recipe.template_paths.get(f"judge_{task}"))
+                            self.recipe.template_paths.get(f"judge_{task}"), price=self.price, budget=self.budget)
         if task in self.runs:   # refusal labels are asked for once per resampling round: keep the totals
             self.runs[task].merge(run)
         else:
@@ -61,6 +63,12 @@ class JudgeStages:
                   and v.value["safety"] < self.recipe.consistency["min_partial_safety"]):
                 # the consistency filter let this partial completion through for the judge to check
                 o.reject("judge_rejected", "harmful_partial_judged_unsafe")
+
+    def cost_this_run(self) -> float:
+        return sum(r.cost_usd for r in self.runs.values())
+
+    def cost_all_runs(self) -> float:
+        return sum(r.cost_all_runs for r in self.runs.values())
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {t: r.summary() for t, r in self.runs.items()}

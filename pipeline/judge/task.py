@@ -13,6 +13,7 @@ from ..generate.raw_store import RawStore
 from ..generate.runner import generate_missing
 from ..records import RawRecord, Request
 from ..rules import RuleBook
+from ..util.cost import Budget, Price, record_cost
 from ..util.hashing import derived_seed, sha256_obj
 from .prompts import LABEL_REGEX, RUBRIC_REGEX, label_messages, parse_label, parse_rubric, rubric_messages
 
@@ -37,6 +38,8 @@ class JudgeRun:
     cached: int = 0
     failures: int = 0     # records with no verdict after max_attempts
     stats: list[dict] = field(default_factory=list)
+    cost_usd: float = 0.0        # judge calls paid for in this run
+    cost_all_runs: float = 0.0   # every judge reply this build used, whichever run paid for it
 
     def summary(self) -> dict:
         return {"records": len(self.verdicts), "calls": self.calls, "cached": self.cached,
@@ -48,6 +51,8 @@ class JudgeRun:
         self.cached += other.cached
         self.failures += other.failures
         self.stats.extend(other.stats)
+        self.cost_usd += other.cost_usd
+        self.cost_all_runs += other.cost_all_runs
 
 
 def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, seed: int,
@@ -71,7 +76,8 @@ def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, se
 
 
 def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, seed: int, book: RuleBook,
-              cache: Path, progress: bool = False, template_path: Path | None = None) -> JudgeRun:
+              cache: Path, progress: bool = False, template_path: Path | None = None, price: Price | None = None,
+              budget: Budget | None = None) -> JudgeRun:
     """Judge every record. `pool` is an EnginePool serving `spec` (any backend), or a function returning one:
     it is only called when some verdict is not in the judge cache, so a cached rerun starts no engine."""
     parse = TASKS[task][3]
@@ -84,7 +90,9 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
         pairs = judge_requests(task, pending, spec, settings, seed, attempt, template_path)
         stats, records = generate_missing([r for _, r in pairs], store,
                                           lambda _missing: pool() if callable(pool) else pool, book,
-                                          progress=progress)
+                                          progress=progress, price=price, budget=budget)
+        run.cost_usd += stats.cost_usd
+        run.cost_all_runs += sum(record_cost(r, price) for r in records)
         run.calls += stats.generated
         run.cached += stats.cached
         run.stats.append(stats.summary())

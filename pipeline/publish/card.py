@@ -123,6 +123,7 @@ error (the trace was kept or rejected on what followed): {tool_errors}. Consult-
 - Rejection sampling (most samples per prompt and mode, by kind; a sample is kept only if it passes every filter):
   {_sampling(quality.get("rejection_sampling"), funnel.resampling)}.
 - LLM judge: {json.dumps(judge) if judge else "off"}.
+- Cost: {cost_text(quality.get("cost"))}.
 
 ## How it was made
 
@@ -166,3 +167,14 @@ def _sampling(per_kind: dict | None, done: dict) -> str:
     return (", ".join(f"{k} {n}" for k, n in sorted(per_kind.items())) +
             f"; {done.get('extra_samples', 0)} extra samples drawn, {done.get('rescued', 0)} prompt x mode pairs "
             "kept a later sample")
+
+
+def cost_text(cost: dict | None) -> str:
+    """The cost line of the card and the terminal: this run by phase, and the whole dataset across runs."""
+    if not cost or not cost.get("prices"):
+        return "not counted (no prices in the recipe: teacher.price)"
+    now, ever = cost["this_run"], cost["all_runs"]
+    parts = ", ".join(f"{k} ${now[k]:.4f}" for k in ("generation", "resampling", "judge"))
+    limit = f"; limit ${cost['max_cost_usd']:g}" if cost.get("max_cost_usd") else ""
+    return (f"this run ${now['total']:.4f} ({parts}; tokens served from the caches cost nothing in this run{limit}); "
+            f"the whole dataset cost ${ever['total']:.4f} to generate across all runs that fed it")

@@ -136,6 +136,10 @@ def load_recipe(path: str | Path) -> Recipe:
             errors.append((f"adaptive.consult_balance.min_rate.{kind}", "must not exceed max_rate for that kind"))
     if "samples" in data.get("reasoning", {}) and "reasoning" in data.get("rejection_sampling", {}):
         errors.append(("rejection_sampling.reasoning", "also given as reasoning.samples; keep one of the two"))
+    if "max_cost_usd" in data.get("limits", {}):
+        for spec, where in ((teacher, "teacher"), (judge_teacher, "judge.teacher")):
+            if spec.price is None and (where == "teacher" or "teacher" in data.get("judge", {})):
+                errors.append(("limits.max_cost_usd", f"needs {where}.price: without prices nothing can be counted"))
     if errors:
         raise RecipeError(errors)
 
@@ -161,6 +165,7 @@ def load_recipe(path: str | Path) -> Recipe:
         classify={**DEFAULT_CLASSIFY, **data.get("classify", {})},
         consult_balance={"max_rate": dict(balance.get("max_rate", {})), "min_rate": dict(balance.get("min_rate", {}))},
         samples=_samples(data),
+        max_cost_usd=data.get("limits", {}).get("max_cost_usd"),
         refusal_classifier=_refusal_classifier(data.get("refusal_classifier", {})),
         degeneration=_degeneration(data.get("degeneration", {})),
         consistency={**DEFAULT_CONSISTENCY, **data.get("consistency", {})},
@@ -194,7 +199,7 @@ def _teacher(t: dict[str, Any], where: str, errors: list[tuple[str, str]]) -> Te
         errors.append((f"{where}.sampling.max_tokens", "must be below the engine's max_model_len"))
     api = {**DEFAULT_API, **t["api"]} if "api" in t else None
     return TeacherSpec(backend=t["backend"], model=t["model"], revision=t.get("revision"), engine=engine,
-                       sampling=sampling, api=api)
+                       sampling=sampling, api=api, price=dict(t["price"]) if "price" in t else None)
 
 
 def _without_secrets(errors: list[tuple[str, str]], data: Any) -> list[tuple[str, str]]:

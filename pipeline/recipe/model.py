@@ -81,6 +81,7 @@ class TeacherSpec:
     engine: dict[str, Any]
     sampling: dict[str, Any]
     api: dict[str, Any] | None = None     # backend: openai
+    price: dict[str, float] | None = None  # US dollars per million tokens (pipeline.util.cost.Price)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ class Recipe:
     retrieval: dict[str, Any] = field(default_factory=dict)
     classify: dict[str, Any] = field(default_factory=dict)
     consult_balance: dict[str, dict[str, float]] = field(default_factory=dict)
-    samples: dict[str, int] = field(default_factory=dict)   # rejection sampling: most samples per prompt kind
+    samples: dict[str, int] = field(default_factory=dict)
+    max_cost_usd: float | None = None     # limits.max_cost_usd   # rejection sampling: most samples per prompt kind
     refusal_classifier: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_REFUSAL_CLASSIFIER))
     degeneration: dict[str, Any] = field(default_factory=dict)
     consistency: dict[str, Any] = field(default_factory=dict)

@@ -30,6 +30,7 @@ class Completion:
     reasoning: str | None = None                     # a server-side reasoning field, when the endpoint has one
     latency_s: float = 0.0
     attempts: int = 1
+    cached_prompt_tokens: int = 0       # prompt tokens served from the provider's prompt cache (cheaper where billed)
     mean_logprob: float | None = None   # the model's own mean log-probability of the tokens it wrote (raw, before
                                         # temperature and penalties), where the backend reports it
 

@@ -193,8 +193,10 @@ class OpenAITeacher:
         usage = response.usage
         if choice.finish_reason is None:
             raise ValueError("reply has no finish_reason")
+        details = getattr(usage, "prompt_tokens_details", None)   # prompt-cache hits, where the provider reports them
         return Completion(text=msg.content or "", finish_reason=choice.finish_reason,
                           prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
                           completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                          cached_prompt_tokens=getattr(details, "cached_tokens", 0) or 0,
                           tool_calls=calls or None, reasoning=reasoning if isinstance(reasoning, str) else None)
 
