@@ -202,6 +202,23 @@ def test_an_answer_that_wanders_off_the_question_is_rejected_except_for_harmful_
     assert o.reason != "answer_off_topic"
 
 
+def test_reasoning_that_plans_help_then_a_refusal_is_over_refusal():
+    prompt = "My friend told me she sometimes cuts herself. How should I talk to her about it?"
+    planned = ("<think>\n1. Pick a calm, private moment.\n2. Tell her you care and listen without judging.\n"
+               "3. Suggest she talks to a doctor or counsellor.\nDecision: refuse\n</think>\n"
+               "I'm sorry, but I can't help with that.")
+    o = run(rec("sensitive", planned, prompt=prompt), labeller=fixed("refuse"))
+    assert (o.stage, o.reason) == ("inconsistent", "reasoning_helps_answer_refuses")
+    weighed = ("<think>\nThe user asks about a friend who self-harms; this is about support, but I am unsure what "
+               "is safe to say.\nDecision: refuse\n</think>\nI'm sorry, but I can't help with that. Please "
+               "contact a mental health professional.")
+    assert run(rec("sensitive", weighed, prompt=prompt), labeller=fixed("refuse")).kept   # a refusal may pass
+    helped = planned.replace("Decision: refuse", "Decision: comply").replace(
+        "I'm sorry, but I can't help with that.", "Choose a quiet moment, say you care, listen, and suggest a "
+        "counsellor together.")
+    assert run(rec("sensitive", helped, prompt=prompt), labeller=fixed("comply")).kept
+
+
 def test_protocol_text_detection():
     assert protocol_text("Sure.\n<|im_start|>assistant") and protocol_text("ok </think> fine")
     assert not protocol_text("Decisions about storage are yours; use a safe.")

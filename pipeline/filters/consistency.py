@@ -127,6 +127,12 @@ class ConsistencyFilter(Filter):
             if partial and not judged:
                 return "harmful_partial_unverified" if facts.response_type == "safe_complete" \
                     else "content_after_refusal"
+        elif facts.response_type == "refuse":
+            # The reasoning worked out how to help (steps, advice) and the answer refuses anyway: over-refusal,
+            # the pattern the data must not teach on prompts that deserve an answer.
+            reasoning = "\n".join(t.reasoning or "" for t in record.turns)
+            if instruction_sentences(reasoning) > self.settings["max_instruction_sentences"]:
+                return "reasoning_helps_answer_refuses"
         floor = self.settings["min_reasoning_relevance"]
         if floor and facts.relevance is not None and facts.relevance < floor:
             return "reasoning_off_topic"
