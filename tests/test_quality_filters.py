@@ -109,6 +109,28 @@ def test_word_salad_is_rejected_by_the_teachers_own_log_probabilities():
     assert apply_filters([salad], off, Labeller("phrases"))[0].kept   # the default leaves it off
 
 
+def test_reasoning_cut_off_at_the_guards_character_cap_is_rejected():
+    from pipeline.generate.protocol import guard_regexes
+    from pipeline.recipe.model import GuardSpec
+
+    guard = guard_regexes(GuardSpec(enabled=True, min_reasoning_chars=10, max_reasoning_chars=80,
+                                    max_answer_chars=200, refusal_openers=()), "benign", ["violence"])
+    cut = "To shoot photos at night you need a tripod, a wide aperture and a long exposure, and you sh"
+    whole = "To shoot photos at night you need a tripod, a wide aperture and a long exposure time."
+    outs = []
+    for reasoning in (cut[:80], whole[:80] if len(whole) <= 80 else whole, "Use a tripod and a long exposure"):
+        r = rec("benign", f"<think>\n{reasoning}\nDecision: comply\n</think>\nUse a tripod and a long exposure.",
+                prompt="What is a good way to shoot photos at night?")
+        r.request.guard = guard
+        outs.append(run(r))
+    assert (outs[0].stage, outs[0].reason) == ("invalid_structure", "reasoning_cut_at_guard_limit")
+    assert outs[1].reason != "reasoning_cut_at_guard_limit"    # at the cap, but the sentence ended
+    assert outs[2].reason != "reasoning_cut_at_guard_limit"    # short of the cap: the teacher stopped by itself
+    unguarded = rec("benign", f"<think>\n{cut[:80]}\nDecision: comply\n</think>\nUse a tripod.",
+                    prompt="What is a good way to shoot photos at night?")
+    assert run(unguarded).reason != "reasoning_cut_at_guard_limit"   # no guard: no cap to be cut at
+
+
 def test_trace_rejects_only_into_a_funnel_stage():
     t = run(rec("benign", "<think>\nx\nDecision: comply\n</think>\n" + PROSE))
     with pytest.raises(ValueError, match="unknown funnel stage"):

@@ -1,8 +1,14 @@
 """Structure: the trace is complete and well formed (the funnel counts truncation separately, first)."""
 from __future__ import annotations
 
+import re
+
+from ..generate.protocol import guard_reasoning_cap
 from ..records import RawRecord
 from .base import Filter
+
+_SENTENCE_END = re.compile(r"""[.!?:)\]"'*`]\s*$""")
+_DECISION_LINE = re.compile(r"\n?Decision:\s*\w+\s*$")
 
 
 def is_truncated(record: RawRecord) -> bool:
@@ -35,4 +41,11 @@ class StructureFilter(Filter):
         # trace and counted in the funnel; the trace is judged on what the teacher did after it.
         if any(not t.reasoning for t in record.turns):
             return "empty_reasoning"
+        if (cap := guard_reasoning_cap(record.request.guard)) is not None:
+            for t in record.turns:
+                text = _DECISION_LINE.sub("", t.reasoning.strip()).strip()   # the thinking the guard capped
+                # The guard ended the thinking at its character cap, mid-sentence: the reasoning is cut off, and a
+                # model trained on it learns to stop thinking mid-thought.
+                if len(text) >= cap - 2 and not _SENTENCE_END.search(text):
+                    return "reasoning_cut_at_guard_limit"
         return None

@@ -39,6 +39,16 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
 
 
+_REASONING_SPAN = re.compile(r"\[\^<>\]\{\d+,(\d+)\}")
+
+
+def guard_reasoning_cap(guard: dict[str, str] | None) -> int | None:
+    """The most reasoning characters a request's format guard allowed (None without a guard): the first bounded
+    span of the 'answer' regex that guard_regexes below writes."""
+    m = _REASONING_SPAN.search(guard["answer"]) if guard else None
+    return int(m.group(1)) if m else None
+
+
 def guard_regexes(spec: GuardSpec, kind: str, categories: list[str]) -> dict[str, str]:
     """Regexes for the two turn shapes: 'answer' (answer only) and 'tool_or_answer' (adaptive, calls left)."""
     text = f"[^<>]{{{spec.min_reasoning_chars},{spec.max_reasoning_chars}}}"
