@@ -129,6 +129,9 @@ def test_reasoning_cut_off_at_the_guards_character_cap_is_rejected():
     unguarded = rec("benign", f"<think>\n{cut[:80]}\nDecision: comply\n</think>\nUse a tripod.",
                     prompt="What is a good way to shoot photos at night?")
     assert run(unguarded).reason != "reasoning_cut_at_guard_limit"   # no guard: no cap to be cut at
+    allowed = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0}, allow_cut_reasoning=True)
+    cut_rec = outs[0].record
+    assert apply_filters([cut_rec], allowed, Labeller("phrases"))[0].reason != "reasoning_cut_at_guard_limit"
 
 
 def test_trace_rejects_only_into_a_funnel_stage():

@@ -29,6 +29,7 @@ class FilterSettings:
     degeneration: dict | None = None
     consistency: dict = field(default_factory=dict)
     judge_enabled: bool = False
+    allow_cut_reasoning: bool = False   # format_guard.allow_cut_reasoning
 
 
 def _check(record: RawRecord, enabled: dict[str, bool], filters) -> Trace:
@@ -91,7 +92,8 @@ def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: L
     relevance, answer_relevance = _relevance(answered) if need_relevance else ({}, {})
     facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id),
                               answer_relevance=answer_relevance.get(r.id), correct=_correct(r)) for r in answered}
-    filters = (StructureFilter(), DegenerationFilter(settings.degeneration), CitationFilter(),
+    filters = (StructureFilter(settings.allow_cut_reasoning), DegenerationFilter(settings.degeneration),
+               CitationFilter(),
                RefusalFilter(facts), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
                CorrectnessFilter(facts))
     outs = [_check(r, settings.enabled, filters) for r in records]

@@ -18,6 +18,9 @@ def is_truncated(record: RawRecord) -> bool:
 class StructureFilter(Filter):
     name, stage = "structure", "invalid_structure"
 
+    def __init__(self, allow_cut_reasoning: bool = False):
+        self.allow_cut_reasoning = allow_cut_reasoning
+
     def check(self, record: RawRecord) -> str | None:
         final = record.final
         if final is None:
@@ -41,7 +44,8 @@ class StructureFilter(Filter):
         # trace and counted in the funnel; the trace is judged on what the teacher did after it.
         if any(not t.reasoning for t in record.turns):
             return "empty_reasoning"
-        if (cap := guard_reasoning_cap(record.request.guard)) is not None:
+        cap = None if self.allow_cut_reasoning else guard_reasoning_cap(record.request.guard)
+        if cap is not None:
             for t in record.turns:
                 text = _DECISION_LINE.sub("", t.reasoning.strip()).strip()   # the thinking the guard capped
                 # The guard ended the thinking at its character cap, mid-sentence: the reasoning is cut off, and a

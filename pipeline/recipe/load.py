@@ -107,7 +107,8 @@ def load_recipe(path: str | Path) -> Recipe:
     guard = GuardSpec(enabled=g.get("enabled", False), min_reasoning_chars=g.get("min_reasoning_chars", 20),
                       max_reasoning_chars=g.get("max_reasoning_chars", 600),
                       max_answer_chars=g.get("max_answer_chars", 600),
-                      refusal_openers=tuple(g.get("refusal_openers", ())))
+                      refusal_openers=tuple(g.get("refusal_openers", ())),
+                      allow_cut_reasoning=g.get("allow_cut_reasoning", False))
     if guard.min_reasoning_chars > guard.max_reasoning_chars:
         errors.append(("format_guard.min_reasoning_chars", "must not exceed max_reasoning_chars"))
 

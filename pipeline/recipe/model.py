@@ -91,6 +91,7 @@ class GuardSpec:
     max_reasoning_chars: int = 600
     max_answer_chars: int = 600
     refusal_openers: tuple[str, ...] = ()
+    allow_cut_reasoning: bool = False   # keep traces whose thinking the guard ended mid-sentence at its cap
 
 
 @dataclass(frozen=True)
