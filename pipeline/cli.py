@@ -1,5 +1,5 @@
-"""`ascl` command line: start a project, validate a recipe, build a dataset, verify a build, push it to the Hub, and apply a build's
-judgement to other data (classify-responses, audit)."""
+"""`ascl` command line: start a project, validate a recipe, build a dataset, verify a build, push it to the Hub,
+and apply a build's judgement to other data (classify-responses, audit)."""
 from __future__ import annotations
 
 import argparse

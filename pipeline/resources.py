@@ -2,8 +2,8 @@
 
 In the repository they live in top-level folders (schemas/, prompts/, recipes/), which is where people edit them.
 A wheel carries copies of them inside the package as pipeline/_data/<folder> (setup.py's build hook), because an
-installed tool has no repository beside it. Both layouts are read through `importlib.resources`, so the same code works from
-a checkout, an editable install and a plain wheel install."""
+installed tool has no repository beside it. Both layouts are read through `importlib.resources`, so the same code
+works from a checkout, an editable install and a plain wheel install."""
 from __future__ import annotations
 
 from functools import lru_cache

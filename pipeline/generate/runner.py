@@ -160,12 +160,13 @@ def run_generation(pool: Pool, requests: list[Request], book: RuleBook, store: R
     if stop:
         raise TeacherUnavailable(f"{stop}. Stopped early; {saved} and a rerun resumes from them.")
     if over_budget:
-        left = sum(len(b) for b in batches)
+        left = [r for b in batches for r in b]
+        estimate = sum(request_estimate(r, price) for r in left)
         raise CostLimitReached(
             f"stopped at the cost limit: this run spent ${budget.spent:.4f} of limits.max_cost_usd = "
-            f"${budget.limit:g}, and the next {left} requests (estimated ${sum(request_estimate(r, price) for b in batches for r in b):.4f}) "
-            f"would pass it. Nothing was published; {saved}. Raise max_cost_usd (or lower the work) and run the "
-            f"same command again: finished requests are not paid for twice.")
+            f"${budget.limit:g}, and the next {len(left)} requests (estimated ${estimate:.4f}) would pass it. "
+            f"Nothing was published; {saved}. Raise max_cost_usd (or lower the work) and run the same command "
+            f"again: finished requests are not paid for twice.")
     return stats
 
 

@@ -34,7 +34,7 @@ def _on_cpu() -> bool:
 
 
 class VLLMTeacher:
-    """An AsyncTeacher on an in-process AsyncLLM engine."""
+    """A Teacher (pipeline.generate.teachers.base) on an in-process AsyncLLM engine."""
 
     def __init__(self, model_path: str, model_name: str, revision: str | None, engine: dict[str, Any]):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
