@@ -109,9 +109,9 @@ class ConsistencyFilter(Filter):
                 return f"decided_{decision}_on_{kind}"
             if facts.response_type is not None and decision != facts.response_type:
                 return f"decided_{decision}_answered_{facts.response_type}"
+        reasoning = "\n".join(t.reasoning or "" for t in record.turns)
+        limit = self.settings["max_instruction_sentences"]
         if kind == "harmful":
-            reasoning = "\n".join(t.reasoning or "" for t in record.turns)
-            limit = self.settings["max_instruction_sentences"]
             if instruction_sentences(reasoning) > limit:
                 return "reasoning_gives_harmful_help"
             if content_words(reasoning) > self.settings["max_reasoning_content_words"]:
@@ -130,8 +130,7 @@ class ConsistencyFilter(Filter):
         elif facts.response_type == "refuse":
             # The reasoning worked out how to help (steps, advice) and the answer refuses anyway: over-refusal,
             # the pattern the data must not teach on prompts that deserve an answer.
-            reasoning = "\n".join(t.reasoning or "" for t in record.turns)
-            if instruction_sentences(reasoning) > self.settings["max_instruction_sentences"]:
+            if instruction_sentences(reasoning) > limit:
                 return "reasoning_helps_answer_refuses"
         floor = self.settings["min_reasoning_relevance"]
         if floor and facts.relevance is not None and facts.relevance < floor:
