@@ -88,8 +88,9 @@ class EnginePools:
     """Engine pools by teacher: the one a caller passed in (tests and notebooks reuse one engine) and any this
     build started, which it closes. The judge reuses the generation pool when it is the same teacher."""
 
-    def __init__(self, given, ray_address: str | None):
+    def __init__(self, given, ray_address: str | None, ledger_dir: Path | None = None):
         self.given, self.ray_address, self.own = given, ray_address, []
+        self.ledger_dir = ledger_dir   # where a batch-API teacher records the batches it submitted
 
     def get(self, spec):
         for pool in ([self.given] if self.given is not None else []) + self.own:
@@ -97,7 +98,7 @@ class EnginePools:
                 return pool
         from .generate.pool import EnginePool
         log.info("starting %d %s engine(s) for %s", spec.engine["num_engines"], spec.backend, spec.model)
-        pool = EnginePool(spec, self.ray_address)
+        pool = EnginePool(spec, self.ray_address, str(self.ledger_dir) if self.ledger_dir else None)
         self.own.append(pool)
         return pool
 
@@ -112,7 +113,7 @@ def build(recipe: Recipe | str | Path, pool=None, force: bool = False, progress:
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if pool is None or not pool.serves(recipe.teacher):
         for spec, where in ((recipe.teacher, "teacher"), (recipe.judge_teacher, "judge.teacher")):
-            if spec.backend == "openai" and (recipe.needs_judge or where == "teacher"):
+            if spec.backend in ("openai", "openai_batch") and (recipe.needs_judge or where == "teacher"):
                 api_key(spec, where)   # a missing secret is bad input (RecipeError): say so before any work
     if recipe.filters.get("refusal", True) or recipe.filters.get("consistency", True):
         if why := missing_dependency(recipe.refusal_classifier["method"]):
@@ -144,7 +145,7 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
     store = RawStore(generation_cache_dir(recipe))
-    pools = EnginePools(pool, recipe.ray_address)
+    pools = EnginePools(pool, recipe.ray_address, generation_cache_dir(recipe) / "batches")
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     totals = GenerationStats()
     price = Price.from_recipe(recipe.teacher.price)

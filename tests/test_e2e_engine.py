@@ -125,3 +125,53 @@ def test_two_batches_sharing_the_engine_give_the_same_outputs_as_one(engine_reci
     texts = lambda recs: [[t.text for t in r.turns] for r in recs]   # noqa: E731
     assert all(r.status == "ok" for r in together)
     assert texts(apart[0] + apart[1]) == texts(together)
+
+
+def test_batch_input_file_runs_offline_with_vllm_run_batch(engine_recipe, tmp_path):
+    """The batch backend's input file (as the ledger keeps it) runs unchanged through vLLM's offline
+    `run_batch` entry point on the embedded model, and its output maps back through the same parser, format
+    guard included."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from pipeline.generate.batch_rounds import BatchLedger
+    from pipeline.generate.loop import to_turn
+    from pipeline.generate.modes.templates import Templates
+    from pipeline.generate.requests import build_requests
+    from pipeline.generate.teachers.model_store import resolve_model
+    from pipeline.generate.teachers.openai_api import request_kwargs
+    from pipeline.generate.teachers.openai_batch import batch_line, outcomes
+    from pipeline.recipe import load_recipe
+    from pipeline.recipe.model import DEFAULT_API
+    from pipeline.rules import load_rulebook
+    from pipeline.sources import load_prompts
+
+    recipe = load_recipe(engine_recipe)
+    book = load_rulebook(recipe.rulebook_path)
+    prompts, _ = load_prompts(recipe, book)
+    templates = Templates.load({k: v for k, v in recipe.template_paths.items() if not k.startswith("judge_")})
+    reqs = build_requests(recipe, prompts[:3], book, templates, None, modes=("explicit",))
+    api = {**DEFAULT_API, "base_url": "http://unused/v1", "guard_param": "structured_outputs"}
+    lines = [batch_line(r.id, request_kwargs(recipe.teacher.model, api, r.messages,
+                                             {**r.sampling, "max_tokens": 48}, r.guard["answer"], None))
+             for r in reqs]
+    path = BatchLedger(tmp_path / "batches").save_input("offline", lines)
+    model = resolve_model(recipe.teacher.model)
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "120"}
+    run = subprocess.run([sys.executable, "-m", "vllm.entrypoints.openai.run_batch", "-i", str(path), "-o", str(out),
+                          "--model", model.path, "--served-model-name", recipe.teacher.model, "--dtype", "float32",
+                          "--max-model-len", "2048", "--no-enable-chunked-prefill", "--enforce-eager"],
+                         capture_output=True, text=True, timeout=900, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = outcomes([json.loads(x) for x in out.read_text().splitlines()], [r.id for r in reqs])
+    assert set(results) == {r.id for r in reqs}
+    guard = re.compile(reqs[0].guard["answer"], re.S)
+    for comp in results.values():
+        assert not isinstance(comp, Exception), comp
+        assert comp.completion_tokens > 0 and comp.finish_reason in ("stop", "length")
+        # the format guard came through: a whole reply matches it; one cut at max_tokens starts as it demands
+        assert guard.fullmatch(comp.text) if comp.finish_reason == "stop" else comp.text.startswith("<think>")
+        assert to_turn(comp).text == comp.text

@@ -24,7 +24,8 @@ def _now() -> str:
 
 
 @dataclass
-class _State:
+class Conversation:
+    """One conversation in flight: its messages so far, turns, tool exchanges and how it ended."""
     req: Request
     messages: list[dict[str, Any]]
     turns: list[Turn] = field(default_factory=list)
@@ -77,7 +78,7 @@ def to_turn(comp: Completion) -> Turn:
     return turn
 
 
-def _advance(state: _State, comp: Completion, book: RuleBook) -> None:
+def advance(state: Conversation, comp: Completion, book: RuleBook) -> None:
     turn = to_turn(comp)
     state.turns.append(turn)
     state.attempts = max(state.attempts, comp.attempts)
@@ -110,7 +111,7 @@ async def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook
     `fatal` set."""
     tools = [tool_schema(book)] if native_tools else None
 
-    async def converse(state: _State) -> None:
+    async def converse(state: Conversation) -> None:
         while not state.done:
             offer = tools if state.calls_left() else None
             try:
@@ -118,9 +119,9 @@ async def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook
             except TeacherError as e:
                 state.fail(e)
                 return
-            _advance(state, comp, book)
+            advance(state, comp, book)
 
-    states = [_State(req=r, messages=[dict(m) for m in r.messages]) for r in requests]
+    states = [Conversation(req=r, messages=[dict(m) for m in r.messages]) for r in requests]
     await asyncio.gather(*(converse(s) for s in states))
     info = teacher.info()
     return [s.record(info) for s in states]

@@ -1,6 +1,7 @@
 """A pool of generation workers on Ray: local Ray by default, a cluster via the recipe's ray.address or
 RAY_ADDRESS. vLLM: one actor per engine, each holding the CPUs/GPUs it needs. OpenAI-compatible endpoints:
-async actors, each with its own bounded concurrency."""
+async actors, each with its own bounded concurrency. Batch APIs: one actor on the driver's node that sends
+batch rounds and keeps the ledger of submitted batches (`ledger_dir`)."""
 from __future__ import annotations
 
 import math
@@ -44,7 +45,7 @@ def api_key(teacher: TeacherSpec, where: str = "teacher") -> Secret | None:
 class EnginePool:
     """Workers for one teacher spec. Create it once and reuse it across builds."""
 
-    def __init__(self, teacher: TeacherSpec, ray_address: str | None = None):
+    def __init__(self, teacher: TeacherSpec, ray_address: str | None = None, ledger_dir: str | None = None):
         import ray
 
         from .worker import GenerationWorker, openai_factory, vllm_factory
@@ -77,6 +78,21 @@ class EnginePool:
                             for _ in range(eng["num_engines"])]
             # Enough batches queued per worker to keep `concurrency` requests in flight.
             self.in_flight = math.ceil(api["concurrency"] / self.batch_size) + 1
+        elif teacher.backend == "openai_batch":
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            from .worker import BatchWorker
+
+            if ledger_dir is None:
+                raise ValueError("the openai_batch backend needs a ledger folder (the generation cache)")
+            api = teacher.api
+            # One worker on this node (its ledger is a local file), one provider batch per round holding every
+            # pending request up to max_batch_requests.
+            here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+            actor = ray.remote(BatchWorker).options(num_cpus=0, max_concurrency=16, scheduling_strategy=here)
+            self.workers = [actor.remote(teacher.model, teacher.revision, api, api_key(teacher), str(ledger_dir),
+                                         api["native_tools"])]
+            self.batch_size, self.in_flight = api["max_batch_requests"], 1
         else:
             raise ValueError(f"unknown teacher backend {teacher.backend!r}")
         infos = ray.get([w.info.remote() for w in self.workers])

@@ -75,3 +75,28 @@ class GenerationWorker:
     async def close(self) -> None:
         """Release the teacher (engine process, HTTP connections) before the actor is killed."""
         await self.teacher.aclose()
+
+
+class BatchWorker:
+    """The batch-API backend's worker: one provider client, conversations sent in batch rounds. It keeps its
+    ledger of submitted batches in the generation cache, so it runs on the driver's node."""
+
+    def __init__(self, model: str, revision: str | None, api: dict[str, Any], api_key: Secret | None,
+                 ledger_dir: str, native_tools: bool = False):
+        from .batch_rounds import BatchLedger
+        from .teachers.openai_batch import BatchClient
+
+        self.client = BatchClient(model, revision, api, api_key)
+        self.ledger = BatchLedger(ledger_dir)
+        self.native_tools, self.max_requests = native_tools, api["max_batch_requests"]
+
+    def info(self) -> dict[str, Any]:
+        return {**self.client.info(), "restarts": 0}
+
+    async def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
+        from .batch_rounds import run_batched
+
+        return await run_batched(self.client, requests, book, self.ledger, self.native_tools, self.max_requests)
+
+    async def close(self) -> None:
+        await self.client.aclose()

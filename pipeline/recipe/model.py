@@ -45,6 +45,8 @@ DEFAULT_API: dict[str, Any] = {
     "api_key_env": None, "native_tools": False, "guard_param": None, "concurrency": 32, "http_client": "aiohttp",
     "requests_per_minute": None, "tokens_per_minute": None, "timeout_s": 60.0, "max_retries": 6, "backoff_s": 0.5,
     "max_backoff_s": 30.0, "max_invalid_retries": 2, "max_length_retries": 1, "max_consecutive_failures": 50,
+    # backend: openai_batch
+    "completion_window": "24h", "poll_interval_s": 15.0, "max_poll_interval_s": 300.0, "max_batch_requests": 50_000,
 }
 DEFAULT_CLASSIFY: dict[str, Any] = {"method": "embedding", "min_similarity": 0.2,
                                     "kinds": ["harmful", "benign", "sensitive"]}

@@ -57,6 +57,47 @@ def wire_messages(messages: list[dict[str, Any]], native_tools: bool) -> list[di
             for m in for_text_protocol(messages)]
 
 
+def request_kwargs(model: str, api: dict[str, Any], messages: list[dict[str, Any]], sampling: dict[str, Any],
+                   regex: str | None, tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The chat-completions arguments for one turn (shared by the live and the batch backend, so a batch line is
+    exactly the request the live backend would send)."""
+    native = tools is not None
+    kwargs: dict[str, Any] = {"model": model, "messages": wire_messages(messages, native),
+                              "temperature": sampling["temperature"], "top_p": sampling["top_p"],
+                              "max_tokens": sampling["max_tokens"], "seed": sampling["seed"]}
+    extra: dict[str, Any] = {}
+    if sampling.get("top_k", -1) != -1:
+        extra["top_k"] = sampling["top_k"]
+    if sampling.get("repetition_penalty", 1.0) != 1.0:
+        extra["repetition_penalty"] = sampling["repetition_penalty"]
+    if regex and api.get("guard_param"):
+        extra[api["guard_param"]] = {"regex": regex} if api["guard_param"] == "structured_outputs" else regex
+    if extra:
+        kwargs["extra_body"] = extra
+    if native:
+        kwargs["tools"], kwargs["tool_choice"] = tools, "auto"
+    return kwargs
+
+
+def parse_completion(response) -> Completion:
+    """A chat completion object -> Completion; raises on a reply that is not one (no choices, no finish_reason)."""
+    if isinstance(response, (str, bytes)):
+        raise ValueError("reply is not a chat completion object")
+    choice = response.choices[0]
+    msg = choice.message
+    calls = [{"name": c.function.name, "arguments": c.function.arguments} for c in (msg.tool_calls or [])]
+    reasoning = getattr(msg, "reasoning_content", None) or getattr(msg, "reasoning", None)
+    usage = response.usage
+    if choice.finish_reason is None:
+        raise ValueError("reply has no finish_reason")
+    details = getattr(usage, "prompt_tokens_details", None)   # prompt-cache hits, where the provider reports them
+    return Completion(text=msg.content or "", finish_reason=choice.finish_reason,
+                      prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                      completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                      cached_prompt_tokens=getattr(details, "cached_tokens", 0) or 0,
+                      tool_calls=calls or None, reasoning=reasoning if isinstance(reasoning, str) else None)
+
+
 class OpenAITeacher:
     def __init__(self, model: str, revision: str | None, api: dict[str, Any], api_key: Secret | None = None):
         import openai
@@ -105,23 +146,7 @@ class OpenAITeacher:
         return wait_random_exponential(multiplier=self.api["backoff_s"], max=self.api["max_backoff_s"])(state)
 
     def _request(self, messages, sampling, regex, tools) -> dict[str, Any]:
-        native = tools is not None
-        kwargs: dict[str, Any] = {"model": self.model, "messages": wire_messages(messages, native),
-                                  "temperature": sampling["temperature"], "top_p": sampling["top_p"],
-                                  "max_tokens": sampling["max_tokens"], "seed": sampling["seed"]}
-        extra: dict[str, Any] = {}
-        if sampling.get("top_k", -1) != -1:
-            extra["top_k"] = sampling["top_k"]
-        if sampling.get("repetition_penalty", 1.0) != 1.0:
-            extra["repetition_penalty"] = sampling["repetition_penalty"]
-        if regex and self.api.get("guard_param"):
-            extra[self.api["guard_param"]] = {"regex": regex} if self.api["guard_param"] == "structured_outputs" \
-                else regex
-        if extra:
-            kwargs["extra_body"] = extra
-        if native:
-            kwargs["tools"], kwargs["tool_choice"] = tools, "auto"
-        return kwargs
+        return request_kwargs(self.model, self.api, messages, sampling, regex, tools)
 
     async def _call_once(self, kwargs: dict[str, Any]):
         from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
@@ -184,19 +209,4 @@ class OpenAITeacher:
 
     @staticmethod
     def _parse(response) -> Completion:
-        if isinstance(response, (str, bytes)):
-            raise ValueError("reply is not a chat completion object")
-        choice = response.choices[0]
-        msg = choice.message
-        calls = [{"name": c.function.name, "arguments": c.function.arguments} for c in (msg.tool_calls or [])]
-        reasoning = getattr(msg, "reasoning_content", None) or getattr(msg, "reasoning", None)
-        usage = response.usage
-        if choice.finish_reason is None:
-            raise ValueError("reply has no finish_reason")
-        details = getattr(usage, "prompt_tokens_details", None)   # prompt-cache hits, where the provider reports them
-        return Completion(text=msg.content or "", finish_reason=choice.finish_reason,
-                          prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                          completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                          cached_prompt_tokens=getattr(details, "cached_tokens", 0) or 0,
-                          tool_calls=calls or None, reasoning=reasoning if isinstance(reasoning, str) else None)
-
+        return parse_completion(response)
