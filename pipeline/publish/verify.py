@@ -1,7 +1,7 @@
 """`ascl verify BUILD`: is a published build exactly what its manifest says, and internally consistent?
 
 Checks, each reported with the file it concerns: the manifest is well formed and lists the full file set (card,
-lock, metrics, rejects, provenance table, at least one shard); every entry is a regular file inside the build folder
+lock, metrics, rejects, provenance table, at least one shard); figures are PNG images; every entry is a regular file inside the build folder
 (no `..`, no absolute path, no symbolic link) with its sha256 and size; no unlisted file sits anywhere in the
 build; the manifest's build id matches the lock; every Parquet file opens, every training row validates against
 schemas/record.schema.json; row counts agree with the funnel in metrics.json; and the funnel's arithmetic adds up.
@@ -43,9 +43,16 @@ def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
         if (p.is_file() or p.is_symlink()) and rel != MANIFEST and rel not in files:
             problems.append(f"{rel}: not in the manifest")
     problems += _check_lock(d, manifest)
+    problems += [f"{rel}: not a PNG image" for rel in sorted(files) if rel.startswith("figures/") and rel not in unsafe
+                 and (d / rel).is_file() and not _is_png(d / rel)]
     # Every file is still opened (a report names every problem), except entries that may not be followed.
     problems += _check_rows_and_funnel(d, {rel: m for rel, m in files.items() if rel not in unsafe}, max_row_errors)
     return problems
+
+
+def _is_png(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def unsafe_path(d: Path, rel: str) -> str | None:

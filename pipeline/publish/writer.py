@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import yaml
 
 from ..records import Trace
-from ..util.atomic import write_text
+from ..util.atomic import write_bytes, write_text
 from ..util.hashing import canonical_json
 from .manifest import MANIFEST, write_manifest
 from .shards import SplitPlan, write_shards, write_table
@@ -33,6 +33,7 @@ class Publication:
     card: str
     lock: dict[str, Any]
     metrics: dict[str, Any]
+    figures: dict[str, bytes] = field(default_factory=dict)    # figures/<name>: PNG bytes
 
 
 def publish_atomically(build_dir: Path, pub: Publication) -> None:
@@ -81,5 +82,8 @@ def publish(build_dir: Path, pub: Publication) -> list[Path]:
                        ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):
         write_text(build_dir / name, text)
         files.append(build_dir / name)
+    for name, png in sorted(pub.figures.items()):
+        write_bytes(build_dir / "figures" / name, png)
+        files.append(build_dir / "figures" / name)
     write_manifest(build_dir, files, {"build_id": pub.lock["build_id"], "recipe_hash": pub.lock["recipe_hash"]})
     return files
