@@ -14,7 +14,7 @@ import time
 
 def synthetic(n: int, seed: int = 0):
     from pipeline.generate.protocol import parse_turn
-    from pipeline.records import Prompt, RawRecord, Request, ToolExchange
+    from pipeline.records import Prompt, GenerationRecord, Request, ToolExchange
 
     rnd = random.Random(seed)
     system = {"role": "system", "content": "Rules:\n[general.1] Help.\n[weapons.1] No weapons.\n[weapons.2] Facts ok."}
@@ -45,7 +45,7 @@ def synthetic(n: int, seed: int = 0):
             tools.append(ToolExchange("c", "consult_safety_rules", {"category": "weapons"}, "[weapons.1] ...",
                                       ["weapons.1", "weapons.2"], None))
         turns.append(parse_turn(final, "stop", 150, 60))
-        out.append(RawRecord(id=req.id, request=req, status="ok", error=None, turns=turns, tools=tools))
+        out.append(GenerationRecord(id=req.id, request=req, status="ok", error=None, turns=turns, tools=tools))
     return out
 
 
@@ -58,12 +58,12 @@ def main() -> None:
     from pipeline.filters.chain import FILTER_NAMES, FilterSettings
     from pipeline.filters.labels import Labeller
     from pipeline.filters.balance import apply_consult_balance
-    from pipeline.records import RawRecord
+    from pipeline.records import GenerationRecord
 
     records = synthetic(args.n)
     blobs = [json.dumps(r.to_dict()) for r in records]
     start = time.perf_counter()
-    decoded = [RawRecord.from_dict(json.loads(b)) for b in blobs]
+    decoded = [GenerationRecord.from_dict(json.loads(b)) for b in blobs]
     t_decode = time.perf_counter() - start
     rule_only = FilterSettings(enabled={name: True for name in FILTER_NAMES},
                                consistency={"min_reasoning_relevance": 0})

@@ -41,7 +41,7 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     from pipeline.build import EnginePools
     from pipeline.judge.task import run_judge
     from pipeline.recipe import load_recipe
-    from pipeline.records import Prompt, RawRecord, Request, Turn
+    from pipeline.records import Prompt, GenerationRecord, Request, Turn
     from pipeline.rules import load_rulebook
 
     recipe = load_recipe(recipe_path)
@@ -52,7 +52,7 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
         req = Request(id=f"{i:06d}", prompt=p, mode="explicit", messages=[], sampling={}, guard=None,
                       max_tool_calls=0, tool_categories=[])
         turn = Turn(text=r["text"], finish_reason="stop", prompt_tokens=0, completion_tokens=0, answer=r["text"])
-        records.append(RawRecord(id=req.id, request=req, status="ok", error=None, turns=[turn]))
+        records.append(GenerationRecord(id=req.id, request=req, status="ok", error=None, turns=[turn]))
     pools = EnginePools(None, recipe.ray_address)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ from .filters.labels import Labeller, missing_dependency
 from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
 from .generate.modes.templates import Templates
-from .generate.raw_store import RawStore
+from .generate.cache import GenerationCache
 from .generate.requests import build_requests
 from .generate.resample import resample
 from .judge import JudgeStages, token_stats
@@ -145,7 +145,7 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
         report.skipped.update(dropped)
     prompts, category_counts = classify_prompts(prompts, book, recipe.classify)
     revision = model_revision(recipe.teacher.model, recipe.teacher.revision)
-    store = RawStore(generation_cache_dir(recipe))
+    store = GenerationCache(generation_cache_dir(recipe))
     pools = EnginePools(pool, recipe.ray_address, generation_cache_dir(recipe) / "batches")
     limit = recipe.teacher.api["max_consecutive_failures"] if recipe.teacher.api else None
     totals = GenerationStats()

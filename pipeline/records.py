@@ -78,7 +78,7 @@ class ToolExchange:
 
 
 @dataclass
-class RawRecord:
+class GenerationRecord:
     """A finished (or failed) generation, as stored in the generation cache's parts."""
     id: str
     request: Request
@@ -97,7 +97,7 @@ class RawRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RawRecord":
+    def from_dict(cls, d: dict[str, Any]) -> "GenerationRecord":
         return cls(**{**d, "request": Request.from_dict(d["request"]),
                       "turns": [Turn(**t) for t in d["turns"]],
                       "tools": [ToolExchange(**t) for t in d["tools"]]})
@@ -128,13 +128,13 @@ class Trace:
     Each stage fills its own fields (the filters: verdicts and the response label; the judge: `judge`; dedupe:
     `cluster` and `duplicate_of`) and removes a trace from the build only through `reject`, so the stage is
     always one the funnel counts. The rejects table is the traces that were not kept."""
-    record: RawRecord
+    record: GenerationRecord
     verdicts: dict[str, str] = field(default_factory=dict)   # filter -> pass | reject:<reason> | n/a | off | ...
     stage: str | None = None            # funnel stage of the rejection; None while kept
     reason: str | None = None
     response_type: str | None = None    # comply | refuse | safe_complete, from the recipe's classifier
     confidence: float | None = None     # the classifier's confidence, where it has one
-    judge: dict[str, Any] | None = None          # rubric scores (with the raw reply), when the judge scored it
+    judge: dict[str, Any] | None = None          # rubric scores (with the judge's reply), when it scored it
     judge_failure: dict[str, Any] | None = None  # the judge's unparseable reply, when it could not score it
     correct: bool | None = None         # reasoning prompts: the answer matches the reference
     cluster: str | None = None          # dedupe cluster id (every kept trace has one after dedupe)

@@ -4,7 +4,7 @@ import pytest
 from pipeline.records import Trace
 from pipeline.filters.balance import apply_consult_balance
 from pipeline.funnel import consult_rates
-from pipeline.records import Prompt, RawRecord, Request, ToolExchange
+from pipeline.records import Prompt, GenerationRecord, Request, ToolExchange
 
 
 def outcome(i: int, kind: str, consulted: bool, mode: str = "adaptive") -> Trace:
@@ -12,7 +12,7 @@ def outcome(i: int, kind: str, consulted: bool, mode: str = "adaptive") -> Trace
     req = Request(id=f"{i:04d}", prompt=prompt, mode=mode, messages=[], sampling={}, guard=None, max_tool_calls=1,
                   tool_categories=[])
     tools = [ToolExchange("c", "consult_safety_rules", {"category": "fraud"}, "r", ["fraud.1"], None)] if consulted else []
-    return Trace(record=RawRecord(id=req.id, request=req, status="ok", error=None, tools=tools))
+    return Trace(record=GenerationRecord(id=req.id, request=req, status="ok", error=None, tools=tools))
 
 
 def test_ceiling_drops_consulted_traces_until_the_rate_fits():

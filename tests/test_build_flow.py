@@ -43,7 +43,7 @@ def test_build_publishes_everything(tmp_path, pool):
     lock = (d / "recipe.lock.yaml").read_text()
     assert res.build_dir.name in lock and "packages:" in lock
     # provenance table: every trace's full teacher context, which the training rows leave out
-    raw = pq.read_table(d / "raw" / "teacher_context.parquet").to_pylist()
+    raw = pq.read_table(d / "provenance" / "teacher_context.parquet").to_pylist()
     assert len(raw) == 24 and sum(r["kept"] for r in raw) == 24
     explicit_ctx = [json.loads(r["teacher_messages"]) for r in raw if r["mode"] == "explicit"]
     assert all(m[0]["role"] == "system" and "[general.1]" in m[0]["content"] for m in explicit_ctx)

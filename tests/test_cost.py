@@ -12,7 +12,7 @@ from pipeline.build import build
 from pipeline.devtools.openai_server import OpenAITestServer
 from pipeline.generate.runner import CostLimitReached
 from pipeline.recipe import RecipeError, load_recipe
-from pipeline.records import Prompt, RawRecord, Request, Turn
+from pipeline.records import Prompt, GenerationRecord, Request, Turn
 from pipeline.util.cost import Budget, Price, record_cost, request_estimate
 
 PRICE = {"input_per_mtok": 2.0, "output_per_mtok": 8.0, "cached_input_per_mtok": 0.5}
@@ -39,7 +39,7 @@ def test_prices_and_estimates():
                   sampling={"max_tokens": 100}, guard=None, max_tool_calls=2, tool_categories=[])
     # three possible turns, each re-sending the conversation and writing up to max_tokens
     assert request_estimate(req, p) == pytest.approx(sum(p.of(100 + k * 100, 100) for k in range(3)))
-    rec = RawRecord(id="r", request=req, status="ok", error=None,
+    rec = GenerationRecord(id="r", request=req, status="ok", error=None,
                     turns=[Turn(text="", finish_reason="stop", prompt_tokens=1000, completion_tokens=50,
                                 cached_prompt_tokens=200)])
     assert record_cost(rec, p) == pytest.approx((800 * 2 + 200 * 0.5 + 50 * 8) / 1e6)
@@ -89,12 +89,12 @@ def test_cost_limit_stops_cleanly_and_a_rerun_resumes(tmp_path):
         path = _edit(openai_recipe(tmp_path, url, concurrency=2), teacher={"price": PRICE})
         recipe = load_recipe(path)
         from pipeline.build import generation_cache_dir
-        from pipeline.generate.raw_store import RawStore
+        from pipeline.generate.cache import GenerationCache
         _edit(path, limits={"max_cost_usd": 0.016})        # a batch or few at these prices, not all 24
         with pytest.raises(CostLimitReached, match="max_cost_usd") as e:
             build(path, progress=False)
         assert "Nothing was published" in str(e.value)
-        done = RawStore(generation_cache_dir(recipe)).done_ids()
+        done = GenerationCache(generation_cache_dir(recipe)).done_ids()
         assert 0 < len(done) < 24
         assert not list((tmp_path / "out").rglob("manifest.json"))
         _edit(path, limits={"max_cost_usd": 100})

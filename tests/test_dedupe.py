@@ -2,14 +2,14 @@ import random
 
 from pipeline.dedupe import exact_dedupe, normalize
 from pipeline.generate.protocol import parse_turn
-from pipeline.records import Prompt, RawRecord, Request
+from pipeline.records import Prompt, GenerationRecord, Request
 
 
 def rec(i, prompt, answer, mode="explicit"):
     p = Prompt(id=f"p{i}", text=prompt, kind="benign", category=None, source="s")
     req = Request(id=f"{i:064x}", prompt=p, mode=mode, messages=[], sampling={}, guard=None, max_tool_calls=0,
                   tool_categories=[])
-    return RawRecord(id=req.id, request=req, status="ok", error=None,
+    return GenerationRecord(id=req.id, request=req, status="ok", error=None,
                      turns=[parse_turn(f"<think>r</think>{answer}", "stop", 1, 1)])
 
 

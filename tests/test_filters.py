@@ -9,7 +9,7 @@ from pipeline.filters.labels import Labeller
 from pipeline.filters.answers import answers_match, extract_final
 from pipeline.filters.refusal_classifier import classify_response
 from pipeline.generate.protocol import parse_turn
-from pipeline.records import Prompt, RawRecord, Request, ToolExchange
+from pipeline.records import Prompt, GenerationRecord, Request, ToolExchange
 
 ON = {"structure": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
       "correctness": True}
@@ -34,7 +34,7 @@ def rec(kind, *texts, mode="explicit", finish="stop", status="ok", reference=Non
                   messages=[SYSTEM] if mode == "explicit" else [], sampling={}, guard=None,
                   max_tool_calls=1, tool_categories=[])
     turns = [parse_turn(t, finish, 1, 1) for t in texts]
-    return RawRecord(id=req.id, request=req, status=status, error=None if status == "ok" else "boom",
+    return GenerationRecord(id=req.id, request=req, status=status, error=None if status == "ok" else "boom",
                      turns=turns, tools=list(tools))
 
 

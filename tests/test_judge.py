@@ -49,7 +49,7 @@ def test_rubric_judge_scores_every_kept_record_and_counts_failures(tmp_path):
     # The garbage prompt's two traces passed the filters, got no parseable verdict in 3 attempts: rejected.
     assert f.reasons["judge_rejected"] == {"judge_failed": 2}
     rows = load_dataset("parquet", data_files=str(res.build_dir / "data" / "*.parquet"), split="train").to_list()
-    assert rows and all(r["judge"] and r["judge"]["safety"] >= 3 and r["judge"]["raw"].startswith("{")
+    assert rows and all(r["judge"] and r["judge"]["safety"] >= 3 and r["judge"]["reply"].startswith("{")
                         for r in rows)
     assert all(schema_errors(r, "record.schema.json") == [] for r in rows)
     quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]

@@ -74,7 +74,7 @@ def test_request_ids_are_content_addressed(tmp_path):
     assert [r.id for r in a] == [r.id for r in b] and len({r.id for r in a}) == len(a) == 24
     assert not {r.id for r in a} & {r.id for r in c}
     sampling = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 128}
-    d, _ = _requests(tmp_path, teacher={**load_recipe(make_recipe(tmp_path)).raw["teacher"], "sampling": sampling})
+    d, _ = _requests(tmp_path, teacher={**load_recipe(make_recipe(tmp_path)).as_written["teacher"], "sampling": sampling})
     assert not {r.id for r in a} & {r.id for r in d}
 
 

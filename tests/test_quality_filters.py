@@ -13,7 +13,7 @@ from pipeline.filters.labels import Labeller
 from pipeline.filters.response_model import classify_responses, load_model, strip_think
 from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
-from pipeline.records import Prompt, RawRecord, Request
+from pipeline.records import Prompt, GenerationRecord, Request
 
 ON = {"structure": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
       "correctness": True}
@@ -25,7 +25,7 @@ def rec(kind, text, prompt="How do I store a hunting rifle safely at home?", ref
     rid = f"r{abs(hash((kind, text, prompt, sample))) % 10**8}"
     req = Request(id=rid, prompt=p, mode="explicit", messages=[], sampling={}, guard=None, max_tool_calls=0,
                   tool_categories=[], sample=sample)
-    return RawRecord(id=rid, request=req, status="ok", error=None, turns=[parse_turn(text, "stop", 1, 1)])
+    return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=[parse_turn(text, "stop", 1, 1)])
 
 
 def run(record, labeller=None, relevance=0.0, judge=False, **consistency):

@@ -16,7 +16,7 @@ from helpers import ScriptedPool, ScriptedTeacher, make_recipe, openai_recipe, w
 from pipeline.build import BuildError, build, generation_cache_dir
 from pipeline.cli import main
 from pipeline.devtools.openai_server import OpenAITestServer
-from pipeline.generate.raw_store import RawStore
+from pipeline.generate.cache import GenerationCache
 from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.verify import verify_build
 from pipeline.recipe import RecipeError, load_recipe
@@ -234,7 +234,7 @@ def test_a_second_build_of_the_same_recipe_is_refused_while_one_runs(tmp_path, p
 def test_a_damaged_cache_part_is_skipped_and_its_requests_regenerated(tmp_path, pool, caplog):
     path = make_recipe(tmp_path)
     first = build(path, pool=pool, progress=False)
-    parts = RawStore(generation_cache_dir(load_recipe(path))).parts()
+    parts = GenerationCache(generation_cache_dir(load_recipe(path))).parts()
     damaged = parts[0]
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     res = build(path, pool=pool, progress=False, force=True)
@@ -285,7 +285,7 @@ def test_verify_names_a_flipped_byte_without_crashing(built):
     (lambda d, m: (d / "notes.txt").write_text("extra"), "notes.txt: not in the manifest"),
     (lambda d, m: m["files"].pop("README.md"), "README.md: required but not in the manifest"),
     (lambda d, m: m["files"].update({"../escape.txt": {"sha256": "0", "bytes": 1}}), "../escape.txt: path outside"),
-    (lambda d, m: m["files"].pop("raw/teacher_context.parquet"), "raw/teacher_context.parquet: required"),
+    (lambda d, m: m["files"].pop("provenance/teacher_context.parquet"), "provenance/teacher_context.parquet: required"),
 ])
 def test_verify_catches_tampering(built, tamper, expected):
     m = _manifest(built)

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..filters.citations import CITATION
 from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn
-from ..records import KINDS, Prompt, RawRecord, Request, ToolExchange
+from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
 from ..util.hashing import sha256_obj
 
 
@@ -82,7 +82,7 @@ def _kind(row: dict, where: str) -> str:
 
 
 def _record(row: dict, where: str, kind: str, prompt_text: str, texts: list[str],
-            tools: list[ToolExchange], source: str) -> RawRecord:
+            tools: list[ToolExchange], source: str) -> GenerationRecord:
     prompt = Prompt(id=sha256_obj({"kind": kind, "text": prompt_text}), text=prompt_text, kind=kind,
                     category=row.get("category"), source=source, reference=row.get("reference"))
     rid = str(row["id"]) if row.get("id") is not None else sha256_obj({"prompt": prompt_text, "kind": kind,
@@ -90,10 +90,10 @@ def _record(row: dict, where: str, kind: str, prompt_text: str, texts: list[str]
     req = Request(id=rid, prompt=prompt, mode="adaptive" if tools else "explicit", messages=[], sampling={},
                   guard=None, max_tool_calls=len(tools), tool_categories=[])
     turns = [parse_turn(t, "stop", 0, 0) for t in texts]
-    return RawRecord(id=rid, request=req, status="ok", error=None, turns=turns, tools=tools)
+    return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=turns, tools=tools)
 
 
-def _from_messages(row: dict, where: str, kind: str, source: str) -> RawRecord:
+def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationRecord:
     msgs = row["messages"]
     if not isinstance(msgs, list) or not msgs or not all(isinstance(m, dict) for m in msgs):
         raise InputError(f"{where}: field 'messages' must be a list of message objects")
@@ -121,7 +121,7 @@ def _from_messages(row: dict, where: str, kind: str, source: str) -> RawRecord:
     return _record(row, where, kind, users[0]["content"], texts, tools, source)
 
 
-def to_record(n: int, row: dict, source: str) -> RawRecord:
+def to_record(n: int, row: dict, source: str) -> GenerationRecord:
     where = f"{source}:{n}"
     kind = _kind(row, where)
     if "messages" in row and row["messages"] is not None:

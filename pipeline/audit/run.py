@@ -17,7 +17,7 @@ from ..filters.consistency import DEFAULT_CONSISTENCY
 from ..filters.degeneration import DEFAULT_DEGENERATION
 from ..filters.labels import Labeller
 from ..filters.response_model import strip_think
-from ..records import Prompt, RawRecord, Request, Turn
+from ..records import Prompt, GenerationRecord, Request, Turn
 from ..util.hashing import sha256_obj
 from .inputs import InputError, read_rows, to_record
 
@@ -60,7 +60,7 @@ def _settings(recipe) -> FilterSettings:
     return replace(base, enabled={**base.enabled, "citations": False})
 
 
-def _answer_only(n: int, row: dict, source: str) -> RawRecord:
+def _answer_only(n: int, row: dict, source: str) -> GenerationRecord:
     where = f"{source}:{n}"
     response = row.get("response")
     if not isinstance(response, str):
@@ -72,7 +72,7 @@ def _answer_only(n: int, row: dict, source: str) -> RawRecord:
                   tool_categories=[])
     turn = Turn(text=response, finish_reason="stop", prompt_tokens=0, completion_tokens=0,
                 answer=strip_think(response))
-    return RawRecord(id=rid, request=req, status="ok", error=None, turns=[turn])
+    return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=[turn])
 
 
 def classify_file(path: str, recipe=None) -> list[dict[str, Any]]:

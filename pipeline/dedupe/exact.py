@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from ..util.hashing import sha256_text
 
 _SPACE = re.compile(r"\s+")
@@ -16,11 +16,11 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
-def _response(record: RawRecord) -> str:
+def _response(record: GenerationRecord) -> str:
     return "\n".join(f"{t.reasoning or ''}\n{t.answer or ''}" for t in record.turns)
 
 
-def dedupe_key(record: RawRecord, key: str) -> str:
+def dedupe_key(record: GenerationRecord, key: str) -> str:
     parts = [record.request.mode]   # rows of different modes are different training formats, never dups
     if key in ("prompt", "prompt_response"):
         parts.append(normalize(record.request.prompt.text))
@@ -35,7 +35,7 @@ class DedupeResult:
     duplicate_of: dict[str, str] = field(default_factory=dict)  # dropped id -> kept id
 
 
-def exact_dedupe(records: list[RawRecord], key: str = "prompt_response", enabled: bool = True) -> DedupeResult:
+def exact_dedupe(records: list[GenerationRecord], key: str = "prompt_response", enabled: bool = True) -> DedupeResult:
     result = DedupeResult()
     kept: dict[str, str] = {}
     for r in sorted(records, key=lambda r: r.id):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .exact import _response
 from .minhash import MinHashParams, near_duplicate_clusters, union_find
 
@@ -21,7 +21,7 @@ class ClusterResult:
     duplicate_of: dict[str, str] = field(default_factory=dict)   # dropped id -> kept id
 
 
-def text_for(record: RawRecord, key: str) -> str:
+def text_for(record: GenerationRecord, key: str) -> str:
     parts = []
     if key in ("prompt", "prompt_response"):
         parts.append(record.request.prompt.text)
@@ -30,16 +30,16 @@ def text_for(record: RawRecord, key: str) -> str:
     return "\n".join(parts)
 
 
-def _representative(members: list[RawRecord], scores: dict[str, dict[str, Any]]) -> RawRecord:
-    def rank(r: RawRecord):
+def _representative(members: list[GenerationRecord], scores: dict[str, dict[str, Any]]) -> GenerationRecord:
+    def rank(r: GenerationRecord):
         s = scores.get(r.id)
         total = (s["safety"] + s["rule_relevance"] + s["reasoning"]) if s else 0
         return (-total, r.id)
     return min(members, key=rank)
 
 
-def _collect(records: list[RawRecord], roots: np.ndarray, prefix: str, scores, out: ClusterResult) -> None:
-    groups: dict[int, list[RawRecord]] = defaultdict(list)
+def _collect(records: list[GenerationRecord], roots: np.ndarray, prefix: str, scores, out: ClusterResult) -> None:
+    groups: dict[int, list[GenerationRecord]] = defaultdict(list)
     for r, root in zip(records, roots.tolist()):
         groups[root].append(r)
     for members in groups.values():
@@ -53,14 +53,14 @@ def _collect(records: list[RawRecord], roots: np.ndarray, prefix: str, scores, o
                 out.duplicate_of[m.id] = keep.id
 
 
-def _by_mode(records: list[RawRecord]) -> dict[str, list[RawRecord]]:
-    modes: dict[str, list[RawRecord]] = defaultdict(list)
+def _by_mode(records: list[GenerationRecord]) -> dict[str, list[GenerationRecord]]:
+    modes: dict[str, list[GenerationRecord]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.id):
         modes[r.request.mode].append(r)
     return modes
 
 
-def near_dedupe(records: list[RawRecord], settings: dict, scores: dict | None = None) -> ClusterResult:
+def near_dedupe(records: list[GenerationRecord], settings: dict, scores: dict | None = None) -> ClusterResult:
     out = ClusterResult()
     params = MinHashParams.from_dict(settings)
     for recs in _by_mode(records).values():
@@ -70,7 +70,7 @@ def near_dedupe(records: list[RawRecord], settings: dict, scores: dict | None = 
     return out
 
 
-def semantic_dedupe(records: list[RawRecord], settings: dict, scores: dict | None = None,
+def semantic_dedupe(records: list[GenerationRecord], settings: dict, scores: dict | None = None,
                     block: int = 2048) -> ClusterResult:
     """Pairs at or above the cosine threshold, found block by block (exact search: fine to ~10^5 rows per mode;
     beyond that an ANN index would be the next step)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..recipe.model import DEFAULT_CONSISTENCY, FILTER_NAMES  # noqa: F401  (FILTER_NAMES re-exported)
-from ..records import RawRecord, Trace
+from ..records import GenerationRecord, Trace
 from .citations import CitationFilter
 from .consistency import ConsistencyFilter, TraceFacts
 from .answers import answers_match
@@ -20,7 +20,7 @@ from .refusal import RefusalFilter
 from .structure import StructureFilter, is_truncated
 
 # record id -> (label, confidence); label None where an LLM label could not be had (see labels.Labeller)
-Labeler = Callable[[list[RawRecord]], dict[str, tuple[str | None, float | None]]]
+Labeler = Callable[[list[GenerationRecord]], dict[str, tuple[str | None, float | None]]]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class FilterSettings:
     allow_cut_reasoning: bool = False   # format_guard.allow_cut_reasoning
 
 
-def _check(record: RawRecord, enabled: dict[str, bool], filters) -> Trace:
+def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace:
     out = Trace(record=record, verdicts={f.name: "not_reached" for f in filters})
     if record.status != "ok":
         out.reject("failed", record.error or "failed")
@@ -56,7 +56,7 @@ def _check(record: RawRecord, enabled: dict[str, bool], filters) -> Trace:
     return out
 
 
-def _relevance(records: list[RawRecord]) -> tuple[dict[str, float], dict[str, float]]:
+def _relevance(records: list[GenerationRecord]) -> tuple[dict[str, float], dict[str, float]]:
     """MiniLM cosines between each prompt and (1) its reasoning, all turns, (2) its answer without refusal and
     courtesy lines, where 15+ words remain. Both empty when MiniLM is not installed."""
     from ..embed.minilm import embed, embedder_available
@@ -83,7 +83,7 @@ def answer_sentences(answer: str) -> list[str]:
     return [s for s in _sentences(answer) if len(s.split()) >= 4 and not _REFUSAL.search(s)]
 
 
-def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: Labeler) -> list[Trace]:
+def apply_filters(records: list[GenerationRecord], settings: FilterSettings, labeler: Labeler) -> list[Trace]:
     answered = [r for r in records if r.status == "ok" and r.final is not None and not is_truncated(r)]
     labels = labeler(answered)
     floors = {**DEFAULT_CONSISTENCY, **settings.consistency}
@@ -104,7 +104,7 @@ def apply_filters(records: list[RawRecord], settings: FilterSettings, labeler: L
     return outs
 
 
-def _correct(r: RawRecord) -> bool | None:
+def _correct(r: GenerationRecord) -> bool | None:
     if r.request.prompt.kind != "reasoning":
         return None
     return answers_match(r.final.answer or "", r.request.prompt.reference or "")

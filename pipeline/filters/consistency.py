@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from ..recipe.model import DEFAULT_CONSISTENCY
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
 from .refusal_classifier import analyse
@@ -95,7 +95,7 @@ class ConsistencyFilter(Filter):
     def __init__(self, facts: dict[str, TraceFacts], settings: dict, judge_enabled: bool):
         self.facts, self.settings, self.judge_enabled = facts, {**DEFAULT_CONSISTENCY, **settings}, judge_enabled
 
-    def check(self, record: RawRecord) -> str | None:
+    def check(self, record: GenerationRecord) -> str | None:
         kind = record.request.prompt.kind
         answer = record.final.answer or ""
         facts = self.facts.get(record.id, TraceFacts())

@@ -1,7 +1,7 @@
 """Correctness: a reasoning prompt's final answer must equal its reference answer."""
 from __future__ import annotations
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .base import Filter
 
 
@@ -11,10 +11,10 @@ class CorrectnessFilter(Filter):
     def __init__(self, facts):
         self.facts = facts   # record id -> TraceFacts; `correct` is computed once in the chain
 
-    def applies(self, record: RawRecord) -> bool:
+    def applies(self, record: GenerationRecord) -> bool:
         return record.request.prompt.kind == "reasoning"
 
-    def check(self, record: RawRecord) -> str | None:
+    def check(self, record: GenerationRecord) -> str | None:
         ok = self.facts[record.id].correct
         if ok is None:
             return "no_final_answer"

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from ..recipe.model import DEFAULT_DEGENERATION
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .base import Filter
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -94,7 +94,7 @@ class DegenerationFilter(Filter):
     def __init__(self, limits: dict | None = None):
         self.limits = limits or DEFAULT_DEGENERATION
 
-    def check(self, record: RawRecord) -> str | None:
+    def check(self, record: GenerationRecord) -> str | None:
         floor = self.limits.get("min_mean_logprob")
         if floor is not None:
             for t in record.turns:

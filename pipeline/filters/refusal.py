@@ -5,7 +5,7 @@ where a helpful, safe answer is right) pass with any response type: whether the 
 call, and the degeneration and consistency checks still apply."""
 from __future__ import annotations
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .base import Filter
 
 
@@ -17,10 +17,10 @@ class RefusalFilter(Filter):
         # where the LLM classifier gave none).
         self.facts = facts
 
-    def applies(self, record: RawRecord) -> bool:
+    def applies(self, record: GenerationRecord) -> bool:
         return record.request.prompt.kind != "sensitive"
 
-    def check(self, record: RawRecord) -> str | None:
+    def check(self, record: GenerationRecord) -> str | None:
         kind = record.request.prompt.kind
         facts = self.facts.get(record.id)
         rtype = facts.response_type if facts else None

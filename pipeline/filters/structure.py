@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 
 from ..generate.protocol import guard_reasoning_cap
-from ..records import RawRecord
+from ..records import GenerationRecord
 from .base import Filter
 
 _SENTENCE_END = re.compile(r"""[.!?:)\]"'*`]\s*$""")
 _DECISION_LINE = re.compile(r"\n?Decision:\s*\w+\s*$")
 
 
-def is_truncated(record: RawRecord) -> bool:
+def is_truncated(record: GenerationRecord) -> bool:
     return any(t.finish_reason == "length" for t in record.turns)
 
 
@@ -21,7 +21,7 @@ class StructureFilter(Filter):
     def __init__(self, allow_cut_reasoning: bool = False):
         self.allow_cut_reasoning = allow_cut_reasoning
 
-    def check(self, record: RawRecord) -> str | None:
+    def check(self, record: GenerationRecord) -> str | None:
         final = record.final
         if final is None:
             return "no_turns"

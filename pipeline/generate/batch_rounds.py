@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..records import RawRecord, Request
+from ..records import GenerationRecord, Request
 from ..rules import RuleBook, tool_schema
 from ..util.atomic import write_text
 from ..util.hashing import sha256_obj
@@ -110,8 +110,8 @@ async def _round(client: BatchClient, ledger: BatchLedger, lines: dict[str, dict
 
 
 async def run_batched(client: BatchClient, requests: list[Request], book: RuleBook, ledger: BatchLedger,
-                      native_tools: bool = False, max_requests: int = 50_000) -> list[RawRecord]:
-    """Every request to completion (or failure) in batch rounds; one RawRecord each, in input order."""
+                      native_tools: bool = False, max_requests: int = 50_000) -> list[GenerationRecord]:
+    """Every request to completion (or failure) in batch rounds; one GenerationRecord each, in input order."""
     tools = [tool_schema(book)] if native_tools else None
     states = [Conversation(req=r, messages=[dict(m) for m in r.messages]) for r in requests]
     while pending := [s for s in states if not s.done]:

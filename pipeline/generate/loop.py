@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..records import RawRecord, Request, ToolExchange, Turn
+from ..records import GenerationRecord, Request, ToolExchange, Turn
 from ..rules import RuleBook, consult_safety_rules, tool_schema
 from ..util.hashing import sha256_obj
 from .protocol import THINK_CLOSE, THINK_OPEN, parse_turn
@@ -48,8 +48,8 @@ class Conversation:
         self.error, self.fatal, self.done = str(e), e.fatal, True
         self.attempts = max(self.attempts, e.attempts)
 
-    def record(self, info: dict[str, Any]) -> RawRecord:
-        return RawRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok", error=self.error,
+    def record(self, info: dict[str, Any]) -> GenerationRecord:
+        return GenerationRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok", error=self.error,
                          fatal=bool(self.fatal and self.error),
                          turns=self.turns, tools=self.tools, teacher_messages=self.messages, engine=info,
                          attempts=self.attempts, started_at=self.started_at, finished_at=_now())
@@ -105,8 +105,8 @@ def advance(state: Conversation, comp: Completion, book: RuleBook) -> None:
 
 
 async def run_requests(teacher: Teacher, requests: list[Request], book: RuleBook,
-                       native_tools: bool = False) -> list[RawRecord]:
-    """Run every request to completion (or failure) as its own conversation, all concurrently; one RawRecord
+                       native_tools: bool = False) -> list[GenerationRecord]:
+    """Run every request to completion (or failure) as its own conversation, all concurrently; one GenerationRecord
     each, in input order. A record whose failure makes the teacher unusable (dead engine, rejected key) has
     `fatal` set."""
     tools = [tool_schema(book)] if native_tools else None

@@ -19,7 +19,7 @@ _WORKER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_LOGGING_LEVEL": "ERROR", "TOKENIZERS
 
 class Pool(Protocol):
     """What generation needs from a pool of workers: Ray actor handles whose `run(batch, book)` returns one
-    RawRecord per request, the batch size, how many batches to keep queued per worker, and whether it serves a
+    GenerationRecord per request, the batch size, how many batches to keep queued per worker, and whether it serves a
     recipe's teacher. EnginePool implements it with vLLM engines or HTTP clients; tests with scripted teachers."""
     workers: list
     batch_size: int

@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..records import RawRecord, Request
+from ..records import GenerationRecord, Request
 
 
 @dataclass
 class Resampling:
-    chosen: list[RawRecord] = field(default_factory=list)
+    chosen: list[GenerationRecord] = field(default_factory=list)
     extra_samples: int = 0       # samples beyond the first, generated or taken from the cache
     rescued: int = 0             # prompt x mode pairs whose kept trace is not sample 0
     discarded_tokens: dict[str, int] = field(default_factory=dict)   # "mode/kind" -> tokens of unkept samples
-    extra: list[RawRecord] = field(default_factory=list)             # every sample beyond the first
+    extra: list[GenerationRecord] = field(default_factory=list)             # every sample beyond the first
 
     def summary(self) -> dict[str, int]:
         return {"extra_samples": self.extra_samples, "rescued": self.rescued}
@@ -28,16 +28,16 @@ def _slot(req: Request) -> tuple[str, str]:
     return req.prompt.id, req.mode
 
 
-def resample(records: list[RawRecord], samples: dict[str, int], accept: Callable[[list[RawRecord]], list[bool]],
-             more: Callable[[list[Request], int], list[RawRecord]]) -> Resampling:
+def resample(records: list[GenerationRecord], samples: dict[str, int], accept: Callable[[list[GenerationRecord]], list[bool]],
+             more: Callable[[list[Request], int], list[GenerationRecord]]) -> Resampling:
     """`records` are sample-0 records; `samples` is the most samples per prompt kind (absent kinds: 1);
     `accept(records)` is the build's own filter chain (same classifier, same
     settings as the final filter, so a sample kept here passes there); `more(requests, sample)` builds, generates
     and returns the records of sample `sample` for the given sample-0 requests."""
     out = Resampling()
     first = {_slot(r.request): r for r in records}
-    best: dict[tuple[str, str], RawRecord] = dict(first)
-    seen: list[RawRecord] = []
+    best: dict[tuple[str, str], GenerationRecord] = dict(first)
+    seen: list[GenerationRecord] = []
     budget = {s: samples.get(r.request.prompt.kind, 1) for s, r in first.items()}
     tried = [(s, r) for s, r in first.items() if budget[s] > 1]
     open_slots = [s for (s, _), ok in zip(tried, accept([r for _, r in tried])) if not ok]

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 from typing import TYPE_CHECKING, Callable
 
-from ..records import RawRecord, Request
+from ..records import GenerationRecord, Request
 from ..rules import RuleBook
 from ..util.cost import Budget, Price, record_cost, request_estimate
-from .raw_store import RawStore
+from .cache import GenerationCache
 
 if TYPE_CHECKING:
     from .pool import Pool
@@ -57,7 +57,7 @@ class GenerationStats:
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.latencies.extend(other.latencies)
 
-    def add(self, records: list[RawRecord], price: Price | None = None) -> None:
+    def add(self, records: list[GenerationRecord], price: Price | None = None) -> None:
         self.generated += len(records)
         self.cost_usd += sum(record_cost(r, price) for r in records)
         for r in records:
@@ -81,13 +81,13 @@ class GenerationStats:
                               "p95": pct(0.95)}}
 
 
-def _failed(batch: list[Request], reason: str) -> list[RawRecord]:
+def _failed(batch: list[Request], reason: str) -> list[GenerationRecord]:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    return [RawRecord(id=r.id, request=r, status="failed", error=reason, started_at=now, finished_at=now)
+    return [GenerationRecord(id=r.id, request=r, status="failed", error=reason, started_at=now, finished_at=now)
             for r in batch]
 
 
-def run_generation(pool: Pool, requests: list[Request], book: RuleBook, store: RawStore, progress: bool = True,
+def run_generation(pool: Pool, requests: list[Request], book: RuleBook, store: GenerationCache, progress: bool = True,
                    max_consecutive_failures: int | None = None, price: Price | None = None,
                    budget: Budget | None = None) -> GenerationStats:
     """Generate every request not finished in `store`. With a `budget` that has a limit, a batch is sent only if
@@ -170,10 +170,10 @@ def run_generation(pool: Pool, requests: list[Request], book: RuleBook, store: R
     return stats
 
 
-def generate_missing(requests: list[Request], store: RawStore, get_pool: Callable[[int], "Pool"], book: RuleBook,
+def generate_missing(requests: list[Request], store: GenerationCache, get_pool: Callable[[int], "Pool"], book: RuleBook,
                      progress: bool = True, max_consecutive_failures: int | None = None,
                      price: Price | None = None, budget: Budget | None = None,
-                     ) -> tuple[GenerationStats, list[RawRecord]]:
+                     ) -> tuple[GenerationStats, list[GenerationRecord]]:
     """The one "generate what the cache lacks, then load" step, for generation and the judge alike: requests
     already finished in `store` cost nothing and start no engine (`get_pool(n_missing)` is only called when some
     are missing); the records of all `requests` come back from the store, one per id, sorted by id."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any, Callable
 
-from ..records import RawRecord, Request
+from ..records import GenerationRecord, Request
 from ..rules import RuleBook
 from ..util.secret import Secret
 from .loop import run_requests
@@ -47,7 +47,7 @@ class GenerationWorker:
     def info(self) -> dict[str, Any]:
         return {**self.teacher.info(), "restarts": self.restarts}
 
-    async def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
+    async def run(self, requests: list[Request], book: RuleBook) -> list[GenerationRecord]:
         teacher = self.teacher
         records = await run_requests(teacher, requests, book, native_tools=self.native_tools)
         for _ in range(MAX_RESTARTS_PER_BATCH if self.restart_on_fatal else 0):
@@ -93,7 +93,7 @@ class BatchWorker:
     def info(self) -> dict[str, Any]:
         return {**self.client.info(), "restarts": 0}
 
-    async def run(self, requests: list[Request], book: RuleBook) -> list[RawRecord]:
+    async def run(self, requests: list[Request], book: RuleBook) -> list[GenerationRecord]:
         from .batch_rounds import run_batched
 
         return await run_batched(self.client, requests, book, self.ledger, self.native_tools, self.max_requests)

@@ -9,7 +9,7 @@ from statistics import fmean
 from typing import Any
 
 from ..filters.consistency import partial_completion
-from ..records import RawRecord, Trace
+from ..records import GenerationRecord, Trace
 from .prompts import RUBRIC_ITEMS
 from ..util.cost import Budget, Price
 from .task import JudgeRun, run_judge
@@ -22,7 +22,7 @@ class JudgeStages:
         self.price = Price.from_recipe(recipe.judge_teacher.price)
         self.runs: dict[str, JudgeRun] = {}
 
-    def _run(self, task: str, records: list[RawRecord]) -> JudgeRun:
+    def _run(self, task: str, records: list[GenerationRecord]) -> JudgeRun:
         if not records:
             run = JudgeRun()
         else:
@@ -36,7 +36,7 @@ class JudgeStages:
             self.runs[task] = run
         return run
 
-    def refusal_labels(self, records: list[RawRecord]) -> dict[str, str | None]:
+    def refusal_labels(self, records: list[GenerationRecord]) -> dict[str, str | None]:
         """LLM labels for every finished record with an answer; None where the judge failed."""
         todo = [r for r in records if r.status == "ok" and r.final is not None and (r.final.answer or "").strip()]
         run = self._run("refusal", todo)
@@ -51,10 +51,10 @@ class JudgeStages:
         for o in kept:
             v = run.verdicts[o.record.id]
             if v.value is None:
-                o.judge_failure = {"raw": v.raw, "attempts": v.attempts}
+                o.judge_failure = {"reply": v.reply, "attempts": v.attempts}
                 o.reject("judge_rejected", "judge_failed")
                 continue
-            o.judge = {**v.value, "raw": v.raw, "attempts": v.attempts}
+            o.judge = {**v.value, "reply": v.reply, "attempts": v.attempts}
             low = [k for k in RUBRIC_ITEMS if v.value[k] < thresholds[k]]
             if low:
                 o.reject("judge_rejected", f"low_{low[0]}")

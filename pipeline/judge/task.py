@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..resources import prompts_dir
-from ..generate.raw_store import RawStore
+from ..generate.cache import GenerationCache
 from ..generate.runner import generate_missing
-from ..records import RawRecord, Request
+from ..records import GenerationRecord, Request
 from ..rules import RuleBook
 from ..util.cost import Budget, Price, record_cost
 from ..util.hashing import derived_seed, sha256_obj
@@ -27,7 +27,7 @@ TASKS: dict[str, tuple[str, str, Callable, Callable]] = {
 @dataclass
 class Verdict:
     value: Any            # rubric: {item: score}; refusal: comply | refuse | safe_complete; None on failure
-    raw: str              # the judge's last reply (or its error)
+    reply: str            # the judge's last reply as written (or its error)
     attempts: int
 
 
@@ -55,8 +55,8 @@ class JudgeRun:
         self.cost_all_runs += other.cost_all_runs
 
 
-def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, seed: int,
-                   attempt: int, template_path: Path | None = None) -> list[tuple[RawRecord, Request]]:
+def judge_requests(task: str, records: list[GenerationRecord], spec, settings: dict, seed: int,
+                   attempt: int, template_path: Path | None = None) -> list[tuple[GenerationRecord, Request]]:
     template, regex, build, _ = TASKS[task]
     system = (template_path or prompts_dir() / "templates" / template).read_text(encoding="utf-8").strip()
     out = []
@@ -75,13 +75,13 @@ def judge_requests(task: str, records: list[RawRecord], spec, settings: dict, se
     return out
 
 
-def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, seed: int, book: RuleBook,
+def run_judge(task: str, records: list[GenerationRecord], pool, spec, settings: dict, seed: int, book: RuleBook,
               cache: Path, progress: bool = False, template_path: Path | None = None, price: Price | None = None,
               budget: Budget | None = None) -> JudgeRun:
     """Judge every record. `pool` is an EnginePool serving `spec` (any backend), or a function returning one:
     it is only called when some verdict is not in the judge cache, so a cached rerun starts no engine."""
     parse = TASKS[task][3]
-    store = RawStore(cache)
+    store = GenerationCache(cache)
     run = JudgeRun()
     pending = list(records)
     for attempt in range(settings["max_attempts"]):
@@ -100,9 +100,9 @@ def run_judge(task: str, records: list[RawRecord], pool, spec, settings: dict, s
         still = []
         for rec, req in pairs:
             res = got.get(req.id)
-            raw = (res.final.text if res and res.final else (res.error if res else "")) or ""
-            value = parse(raw) if res is not None and res.status == "ok" else None
-            run.verdicts[rec.id] = Verdict(value=value, raw=raw[:2000], attempts=attempt + 1)
+            reply = (res.final.text if res and res.final else (res.error if res else "")) or ""
+            value = parse(reply) if res is not None and res.status == "ok" else None
+            run.verdicts[rec.id] = Verdict(value=value, reply=reply[:2000], attempts=attempt + 1)
             if value is None:
                 still.append(rec)
         pending = still

@@ -31,7 +31,7 @@ ROW_SCHEMA = pa.schema([
     ("response_confidence", pa.float64()),
     ("verdicts", pa.struct([(name, _STR) for name in FILTER_NAMES])),
     ("judge", pa.struct([("safety", pa.int32()), ("rule_relevance", pa.int32()), ("reasoning", pa.int32()),
-                         ("raw", _STR), ("attempts", pa.int32())])),
+                         ("reply", _STR), ("attempts", pa.int32())])),
     ("dedupe_cluster", _STR),
     ("provenance", pa.struct([
         ("teacher_model", _STR), ("teacher_revision", _STR), ("engine", _STR), ("engine_version", _STR),

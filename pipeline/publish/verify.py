@@ -17,7 +17,9 @@ from ..util.schemas import schema_errors
 from .manifest import MANIFEST, check_manifest
 
 
-REQUIRED = ("README.md", "recipe.lock.yaml", "metrics.json", "rejects/rejects.parquet", "raw/teacher_context.parquet")
+REQUIRED = ("README.md", "recipe.lock.yaml", "metrics.json", "rejects/rejects.parquet", "provenance/teacher_context.parquet")
+# Builds published before the provenance table was renamed keep it under its old name.
+LEGACY = {"provenance/teacher_context.parquet": "raw/teacher_context.parquet"}
 
 
 def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
@@ -32,7 +34,8 @@ def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not all(isinstance(m, dict) for m in files.values()):
         return [f"{MANIFEST}: 'files' must map each relative path to its sha256 and size"]
-    problems = [f"{rel}: required but not in the manifest" for rel in REQUIRED if rel not in files]
+    problems = [f"{rel}: required but not in the manifest" for rel in REQUIRED
+                if rel not in files and LEGACY.get(rel) not in files]
     if not any(f.startswith("data/") and f.endswith(".parquet") for f in files):
         problems.append("data/: no shard in the manifest")
     unsafe = {rel: why for rel in files if (why := unsafe_path(d, rel))}

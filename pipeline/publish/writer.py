@@ -22,7 +22,7 @@ REJECT_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_
                            ("cluster", pa.string()), ("judge", pa.string()), ("record", pa.string())])
 # The provenance table: every trace's full teacher context (explicit mode's system prompt with the rules, tool
 # results, ...), which the training rows deliberately leave out.
-RAW_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
+PROVENANCE_SCHEMA = pa.schema([("id", pa.string()), ("mode", pa.string()), ("prompt_kind", pa.string()),
                         ("kept", pa.bool_()), ("teacher_messages", pa.string()), ("engine", pa.string())])
 
 
@@ -71,12 +71,12 @@ def publish(build_dir: Path, pub: Publication) -> list[Path]:
            for o in sorted(pub.outcomes, key=lambda o: o.id) if not o.kept]
     files.append(write_table(build_dir / "rejects" / "rejects.parquet",
                              pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
-    raw = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
-            "kept": o.kept, "teacher_messages": canonical_json(o.record.teacher_messages),
-            "engine": canonical_json(o.record.engine)}
-           for o in sorted(pub.outcomes, key=lambda o: o.record.id)]
-    files.append(write_table(build_dir / "raw" / "teacher_context.parquet",
-                             pa.Table.from_pylist(raw, schema=RAW_SCHEMA)))
+    provenance = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
+                   "kept": o.kept, "teacher_messages": canonical_json(o.record.teacher_messages),
+                   "engine": canonical_json(o.record.engine)}
+                  for o in sorted(pub.outcomes, key=lambda o: o.record.id)]
+    files.append(write_table(build_dir / "provenance" / "teacher_context.parquet",
+                             pa.Table.from_pylist(provenance, schema=PROVENANCE_SCHEMA)))
     for name, text in (("README.md", pub.card),
                        ("recipe.lock.yaml", yaml.safe_dump(pub.lock, sort_keys=False, allow_unicode=True)),
                        ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):

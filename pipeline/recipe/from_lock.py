@@ -38,7 +38,7 @@ def recipe_from_lock(path: Path, data: dict[str, Any]) -> Recipe:
             errors.append((f"inputs.{key}", f"{file} changed since the lock was written"))
     if errors:
         raise RecipeError(errors)
-    names = {f.name for f in dataclasses.fields(Recipe)} - {"path", "raw"}
+    names = {f.name for f in dataclasses.fields(Recipe)} - {"path", "as_written"}
     kw = {k: v for k, v in r.items() if k in names}
     kw.update(
         sources=tuple(SourceSpec(**{**s, "path": Path(s["path"]) if s.get("path") else None}) for s in r["sources"]),
@@ -48,4 +48,4 @@ def recipe_from_lock(path: Path, data: dict[str, Any]) -> Recipe:
         judge_teacher=TeacherSpec(**r["judge_teacher"]) if r.get("judge_teacher") else None,
         guard=GuardSpec(**{**r["guard"], "refusal_openers": tuple(r["guard"]["refusal_openers"])}),
     )
-    return Recipe(path=Path(path).resolve(), raw=data, **kw)
+    return Recipe(path=Path(path).resolve(), as_written=data, **kw)

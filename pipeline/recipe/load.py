@@ -1,6 +1,7 @@
 """Load and check a recipe before any work starts: JSON Schema first, then the checks a schema cannot express."""
 from __future__ import annotations
 
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,10 @@ from ..resources import prompts_dir
 from ..rules.retrieval import DEFAULT_RETRIEVAL
 from ..util.schemas import schema_errors
 from ..util.yamlio import load_yaml
-from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_CONSISTENCY, DEFAULT_DEGENERATION, DEFAULT_ENGINE,
-                    DEFAULT_JUDGE, DEFAULT_MINHASH, DEFAULT_REFUSAL_CLASSIFIER, DEFAULT_SAMPLING, FILTER_NAMES,
-                    GuardSpec, Recipe, SourceSpec, TeacherSpec)
+from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_CONSISTENCY, DEFAULT_DECONTAMINATION, DEFAULT_DEGENERATION,
+                    DEFAULT_ENGINE, DEFAULT_EXACT, DEFAULT_JUDGE, DEFAULT_NEAR, DEFAULT_PUBLISH,
+                    DEFAULT_REFUSAL_CLASSIFIER, DEFAULT_SAMPLING, DEFAULT_SEMANTIC, FILTER_NAMES, GuardSpec, Recipe,
+                    SourceSpec, TeacherSpec)
 
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -104,11 +106,7 @@ def load_recipe(path: str | Path) -> Recipe:
             errors.append((f"templates.{k}", f"file not found: {v}"))
 
     g = data.get("format_guard", {})
-    guard = GuardSpec(enabled=g.get("enabled", False), min_reasoning_chars=g.get("min_reasoning_chars", 20),
-                      max_reasoning_chars=g.get("max_reasoning_chars", 600),
-                      max_answer_chars=g.get("max_answer_chars", 600),
-                      refusal_openers=tuple(g.get("refusal_openers", ())),
-                      allow_cut_reasoning=g.get("allow_cut_reasoning", False))
+    guard = GuardSpec(**{**g, "refusal_openers": tuple(g.get("refusal_openers", ()))})   # defaults: GuardSpec
     if guard.min_reasoning_chars > guard.max_reasoning_chars:
         errors.append(("format_guard.min_reasoning_chars", "must not exceed max_reasoning_chars"))
 
@@ -117,13 +115,12 @@ def load_recipe(path: str | Path) -> Recipe:
     judge["thresholds"] = {**DEFAULT_JUDGE["thresholds"], **data.get("judge", {}).get("thresholds", {})}
     judge_teacher = _teacher(data["judge"]["teacher"], "judge.teacher", errors) \
         if "teacher" in data.get("judge", {}) else teacher
-    near = {**DEFAULT_MINHASH, "key": "prompt_response", "use_ray": False, **data.get("dedupe", {}).get("near", {})}
+    near = {**DEFAULT_NEAR, **data.get("dedupe", {}).get("near", {})}
     if near["bands"] * near["rows"] > near["num_perm"]:
         errors.append(("dedupe.near.bands", f"bands x rows = {near['bands'] * near['rows']} exceeds num_perm "
                                             f"{near['num_perm']}"))
-    semantic = {"enabled": False, "key": "prompt_response", "threshold": 0.95, **data.get("dedupe", {}).get("semantic", {})}
-    decon = {"sets": [], "ngram": 13, "min_shared_ngrams": 1, "embedding_threshold": None,
-             **data.get("decontamination", {})}
+    semantic = {**DEFAULT_SEMANTIC, **data.get("dedupe", {}).get("semantic", {})}
+    decon = {**deepcopy(DEFAULT_DECONTAMINATION), **data.get("decontamination", {})}
     for i, d in enumerate(decon["sets"]):
         if ("path" in d) == ("dataset" in d):
             errors.append((f"decontamination.sets[{i}]", "give exactly one of path or dataset"))
@@ -148,25 +145,22 @@ def load_recipe(path: str | Path) -> Recipe:
     # read-only site-packages). A relative output_dir is read against the recipe's folder, like every other path.
     out = (base / data["output_dir"]).resolve() if "output_dir" in data else (Path.cwd() / "shards").resolve()
     return Recipe(
-        path=path, raw=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
+        path=path, as_written=data, name=data["name"], seed=data["seed"], output_dir=out, sources=tuple(sources),
         modes=tuple(data["modes"]), rulebook_path=rulebook_path, template_paths=templates,
         teacher=teacher,
-        guard=guard, max_tool_calls=data.get("adaptive", {}).get("max_tool_calls", 1),
-        max_prompt_chars=data.get("limits", {}).get("max_prompt_chars", 4000),
-        max_failed_fraction=data.get("limits", {}).get("max_failed_fraction", 0.1),
+        guard=guard, **{k: v for k, v in data.get("adaptive", {}).items() if k == "max_tool_calls"},
+        **data.get("limits", {}),   # max_prompt_chars, max_failed_fraction, max_cost_usd; defaults: Recipe
         filters={name: True for name in FILTER_NAMES} | data.get("filters", {}),
-        dedupe={"exact": {"enabled": True, "key": "prompt_response", **data.get("dedupe", {}).get("exact", {})},
+        dedupe={"exact": {**DEFAULT_EXACT, **data.get("dedupe", {}).get("exact", {})},
                 "near": near, "semantic": semantic},
         decontamination=decon,
-        publish={"num_shards": 1, "license": "cc-by-4.0", "language": ["en"], "tags": [], "max_shard_mb": None,
-                 "test_fraction": 0.0, "split_seed": 0, **data.get("publish", {})},
+        publish={**deepcopy(DEFAULT_PUBLISH), **data.get("publish", {})},
         description=data.get("description", ""),
         ray_address=data.get("ray", {}).get("address"),
         retrieval={**DEFAULT_RETRIEVAL, **data.get("retrieval", {})},
-        classify={**DEFAULT_CLASSIFY, **data.get("classify", {})},
+        classify={**deepcopy(DEFAULT_CLASSIFY), **data.get("classify", {})},
         consult_balance={"max_rate": dict(balance.get("max_rate", {})), "min_rate": dict(balance.get("min_rate", {}))},
         samples=_samples(data),
-        max_cost_usd=data.get("limits", {}).get("max_cost_usd"),
         refusal_classifier=_refusal_classifier(data.get("refusal_classifier", {})),
         degeneration=_degeneration(data.get("degeneration", {})),
         consistency={**DEFAULT_CONSISTENCY, **data.get("consistency", {})},

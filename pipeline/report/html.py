@@ -5,7 +5,7 @@ to a review), then, for each mode x prompt kind, a few kept traces and a few rej
 conversations: reasoning folded, tool calls and the rules they returned visible, every cited rule id linked to
 the rule as the teacher was given it. Traces are picked by id order, so the same build gives the same report.
 
-Everything comes from the published build (metrics.json, the shards, rejects/, raw/teacher_context.parquet,
+Everything comes from the published build (metrics.json, the shards, rejects/, provenance/teacher_context.parquet,
 figures/); the report never needs the recipe, the cache or the rule-book file."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import yaml
 
 from ..funnel import STAGE_LABELS, STAGES
 from ..publish.rows import training_messages
-from ..records import KINDS, MODES, RULE_ID, RawRecord, Trace
+from ..records import KINDS, MODES, RULE_ID, GenerationRecord, Trace
 from .figures import CAPTIONS
 
 _RULE_LINE = re.compile(r"^\s*\[([a-z][a-z0-9_]*\.[0-9]+)\]\s*(.+?)\s*$", re.MULTILINE)
@@ -109,14 +109,14 @@ def _trace_html(t: dict[str, Any], known: set[str]) -> str:
     if not kept:
         facts = [("rejected at", STAGE_LABELS.get(t["stage"], t["stage"])), ("reason", t["reason"])] + facts
     meta = " · ".join(f"{k}: <b>{_esc(v)}</b>" for k, v in facts if v is not None)
-    raw = ""
-    if t.get("raw_turns"):
-        raw = ('<details class="reasoning"><summary>raw teacher output</summary>'
-               + "\n<hr>\n".join(_esc(x) for x in t["raw_turns"]) + "</details>")
+    output = ""
+    if t.get("teacher_output"):
+        output = ('<details class="reasoning"><summary>the teacher\'s output as written</summary>'
+                  + "\n<hr>\n".join(_esc(x) for x in t["teacher_output"]) + "</details>")
     cls = "kept" if kept else "rejected"
     return (f'<article class="trace {cls}" data-mode="{_esc(t["mode"])}" data-kind="{_esc(t["kind"])}" '
             f'data-id="{_esc(t["id"])}"><div class="meta">{meta}</div>{_messages_html(t["messages"], known)}'
-            f"{raw}</article>")
+            f"{output}</article>")
 
 
 def _kept(build_dir: Path) -> list[dict[str, Any]]:
@@ -133,21 +133,24 @@ def _kept(build_dir: Path) -> list[dict[str, Any]]:
 def _rejects(build_dir: Path) -> list[dict[str, Any]]:
     out = []
     for r in pq.read_table(build_dir / "rejects" / "rejects.parquet").to_pylist():
-        rec = RawRecord.from_dict(json.loads(r["record"]))
+        rec = GenerationRecord.from_dict(json.loads(r["record"]))
         trace = Trace(record=rec)
         messages = training_messages(trace) if rec.turns else \
             [{"role": "user", "content": rec.request.prompt.text}]
         out.append({"id": r["id"], "mode": r["mode"], "kind": r["prompt_kind"], "category": rec.request.prompt.category,
                     "response_type": None, "consulted": rec.consulted if rec.request.mode == "adaptive" else None,
                     "stage": r["stage"], "reason": r["reason"] or rec.error, "messages": messages,
-                    "raw_turns": [t.text for t in rec.turns] or ([f"error: {rec.error}"] if rec.error else [])})
+                    "teacher_output": [t.text for t in rec.turns] or ([f"error: {rec.error}"] if rec.error else [])})
     return sorted(out, key=lambda r: r["id"])
 
 
 def _rules(build_dir: Path) -> dict[str, str]:
     """Rule id -> text, as the teachers were given them (explicit system prompts and tool results)."""
     rules: dict[str, str] = {}
-    for r in pq.read_table(build_dir / "raw" / "teacher_context.parquet", columns=["teacher_messages"]).to_pylist():
+    table = build_dir / "provenance" / "teacher_context.parquet"
+    if not table.exists():   # a build published before the provenance table was renamed
+        table = build_dir / "raw" / "teacher_context.parquet"
+    for r in pq.read_table(table, columns=["teacher_messages"]).to_pylist():
         for m in json.loads(r["teacher_messages"]):
             for rid, text in _RULE_LINE.findall(str(m.get("content") or "")):
                 rules.setdefault(rid, text)

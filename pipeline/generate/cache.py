@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..records import RawRecord
+from ..records import GenerationRecord
 from ..util.atomic import atomic_path
 from ..util.hashing import canonical_json, sha256_obj
 
@@ -19,7 +19,7 @@ log = logging.getLogger("ascl.cache")
 _SCHEMA = pa.schema([("id", pa.string()), ("status", pa.string()), ("record", pa.string())])
 
 
-class RawStore:
+class GenerationCache:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self._bad: set[Path] = set()
@@ -49,7 +49,7 @@ class RawStore:
             done.update(i for i, s in zip(t["id"], t["status"]) if s == "ok")
         return done
 
-    def write(self, records: list[RawRecord]) -> Path | None:
+    def write(self, records: list[GenerationRecord]) -> Path | None:
         if not records:
             return None
         table = pa.table({"id": [r.id for r in records], "status": [r.status for r in records],
@@ -59,14 +59,14 @@ class RawStore:
             pq.write_table(table, tmp)
         return path
 
-    def load(self, ids: set[str] | None = None) -> list[RawRecord]:
+    def load(self, ids: set[str] | None = None) -> list[GenerationRecord]:
         """All records, or those with the given ids (what one stage asked for), one per id (the first success
         wins, else the last failure), sorted by id so later stages do not depend on completion order. Rows are
         filtered by id before their JSON is decoded: the cache is shared by every build of a recipe name."""
         import pyarrow.compute as pc
 
         wanted = pa.array(sorted(ids), type=pa.string()) if ids is not None else None
-        seen: dict[str, RawRecord] = {}
+        seen: dict[str, GenerationRecord] = {}
         for p in self.parts():
             if (table := self._read(p)) is None:
                 continue
@@ -75,5 +75,5 @@ class RawStore:
             for row in table.to_pylist():
                 old = seen.get(row["id"])
                 if old is None or (old.status != "ok"):
-                    seen[row["id"]] = RawRecord.from_dict(json.loads(row["record"]))
+                    seen[row["id"]] = GenerationRecord.from_dict(json.loads(row["record"]))
         return [seen[k] for k in sorted(seen)]
