@@ -63,19 +63,21 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     return [run.verdicts[r.id].value for r in records]
 
 
-def external_sets(rbr: Path | None, jbb: Path | None) -> dict[str, list[dict]]:
+def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from scripts.train_response_classifier import HELD_OUT_MODEL, dedupe, load_jbb, load_rbr
+    from scripts.train_response_classifier import HELD_OUT_MODEL, dedupe, load_coconot, load_jbb, load_rbr
 
     out = {}
     if rbr:
         out["RBR gold test (human labels)"] = dedupe(load_rbr(rbr)["heldout"])
     if jbb:
         out[f"JailbreakBench {HELD_OUT_MODEL} (judge labels)"] = dedupe(load_jbb(jbb)[0]["heldout"])
+    if coconot:
+        out["CoCoNot contrast, GPT-4 compliance, held-out half"] = dedupe(load_coconot(coconot)["heldout"])
     return out
 
 
@@ -109,13 +111,14 @@ def main() -> None:
     ap.add_argument("--llm", help="also measure the LLM variant with this recipe's judge teacher")
     ap.add_argument("--rbr", type=Path, help="checkout of openai/safety-rbr-code-and-data (pinned commit)")
     ap.add_argument("--jbb", type=Path, help="checkout of JailbreakBench/artifacts (pinned commit)")
+    ap.add_argument("--coconot", type=Path, help="checkout of allenai/noncompliance (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
 
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
-            **external_sets(args.rbr, args.jbb)}
+            **external_sets(args.rbr, args.jbb, args.coconot)}
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]
         for method, fn in (("phrases", lambda t: [classify_response(x) for x in t]),

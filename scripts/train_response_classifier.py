@@ -5,7 +5,7 @@ content): check out the pinned repositories, then point this script at them. Eve
 sha256 before use, so a moved or edited source fails loudly.
 
     .venv/bin/python scripts/train_response_classifier.py --rbr /path/to/safety-rbr-code-and-data \
-        --jbb /path/to/jailbreakbench-artifacts [--write]
+        --jbb /path/to/jailbreakbench-artifacts --coconot /path/to/noncompliance [--write]
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
 gpt-4-0125-preview, tests/data/refusal_heldout.jsonl) is never used to train or tune; the regularisation strength
@@ -38,6 +38,12 @@ RBR = {"repo": "openai/safety-rbr-code-and-data", "commit": "7f489fa6b38d7246823
            "data/rbr_gold_data/test.jsonl": "c3478da9b13f0591a96eada18cacb15ec462ce724943defbec928e4fd6bd73ce"}}
 JBB = {"repo": "JailbreakBench/artifacts", "commit": "909e68c01d94222b8ad2e397a017e2e12e2adb73", "licence": "MIT"}
 HELD_OUT_MODEL = "gpt-4-0125-preview"
+# CoCoNot contrast-set preference data: prompts that look risky but are fine to answer; `chosen` is GPT-4's
+# compliant answer (the dataset's construction, checked by its authors with a GPT-4 judge). Labels: comply. Half
+# the prompts (by a hash of the id) are held out.
+COCONOT = {"repo": "allenai/noncompliance", "commit": "25bf77cc668814360405cdb8197c4368205806c7", "licence": "MIT",
+           "path": "data/coconot_pref.jsonl",
+           "sha256": "3b0cddcfb72218b8c32d7c11bfded00174f2f4a3c4edfbc862640fc63f43d9c2"}
 OWN = {"train": ["tests/data/refusal_labelled.jsonl", "tests/data/response_written.jsonl"],
        "heldout": ["tests/data/refusal_heldout.jsonl"]}
 
@@ -108,6 +114,17 @@ def load_jbb(repo_dir: Path) -> tuple[dict[str, list[dict]], dict[str, str]]:
     return out, pins
 
 
+def load_coconot(repo_dir: Path) -> dict[str, list[dict]]:
+    out = {"train": [], "heldout": []}
+    data = git_file(repo_dir, COCONOT["commit"], COCONOT["path"], COCONOT["sha256"])
+    for line in data.decode().splitlines():
+        r = json.loads(line)
+        split = "heldout" if int(hashlib.sha256(r["id"].encode()).hexdigest()[:8], 16) % 2 == 0 else "train"
+        out[split].append({"text": r["chosen"], "prompt": r["prompt"], "label": "comply", "source": "coconot",
+                           "model": r["chosen_model"]})
+    return out
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -170,12 +187,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rbr", type=Path, required=True)
     ap.add_argument("--jbb", type=Path, required=True)
+    ap.add_argument("--coconot", type=Path, required=True)
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
     args = ap.parse_args()
     rbr = load_rbr(args.rbr)
     jbb, jbb_pins = load_jbb(args.jbb)
-    train = dedupe(rbr["train"] + jbb["train"] + load_own("train"))
+    coconot = load_coconot(args.coconot)
+    train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + load_own("train"))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
+               "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "project held-out (written)": load_own("heldout")}
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
@@ -184,7 +204,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     dev = rng.random(len(y)) < 0.2
     best = None
-    for l2 in (0.0003, 0.001, 0.003, 0.01, 0.03):
+    for l2 in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3):
         s = scores(fit(x[~dev], y[~dev], l2), x[dev], y[dev])
         print(f"l2={l2}: dev {s}")
         if best is None or s["three_way"] > best[1]["three_way"]:

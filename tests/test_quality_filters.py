@@ -298,10 +298,12 @@ def test_cascade_escalates_only_low_confidence_answers():
         return {r.id: "refuse" for r in records}
 
     sure, unsure = rec("benign", "<think>\nx\n</think>\nI can't help with that."), rec("benign", "<think>\nx\n</think>\nHm.")
-    lab = Labeller("cascade", llm=llm, cascade_threshold=0.999)
+    lab = Labeller("cascade", llm=llm, cascade_threshold=0.95)
     out = lab([sure, unsure])
-    assert asked == [r.id for r in (sure, unsure) if classify_responses([r.final.answer])[0][1] < 0.999]
-    assert lab.summary()["escalated"] == len(asked) and out[sure.id][0] == "refuse"
+    confidence = [c for _, c in classify_responses([sure.final.answer, unsure.final.answer])]   # one batch, as lab
+    assert confidence[0] >= 0.95 > confidence[1]
+    assert asked == [unsure.id]
+    assert lab.summary()["escalated"] == 1 and out[sure.id][0] == "refuse"
 
 
 # --- one predicate for resampling and the final filter --------------------------------------------------------
