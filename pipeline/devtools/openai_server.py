@@ -7,7 +7,8 @@ rules come back; other prompts get an answer. Latency and faults are configurabl
 seeded hash of (request, attempt number), so retries of one request see independent draws and a rerun sees the
 same ones. The files and batches endpoints (`/v1/files`, `/v1/batches`) run uploaded batch input files through
 the same replies, with per-line errors (a 400 for a TRIGGER_400 conversation, a 404 for an unknown model) and
-expiry of the lines past `batch_expire_after`. Run standalone with `python -m pipeline.devtools.openai_server --port 8123 --latency 0.2`."""
+expiry of the lines past `batch_expire_after`. Run standalone with
+`python -m pipeline.devtools.openai_server --port 8123 --latency 0.2`."""
 from __future__ import annotations
 
 import argparse

@@ -49,10 +49,10 @@ class Conversation:
         self.attempts = max(self.attempts, e.attempts)
 
     def record(self, info: dict[str, Any]) -> GenerationRecord:
-        return GenerationRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok", error=self.error,
-                         fatal=bool(self.fatal and self.error),
-                         turns=self.turns, tools=self.tools, teacher_messages=self.messages, engine=info,
-                         attempts=self.attempts, started_at=self.started_at, finished_at=_now())
+        return GenerationRecord(id=self.req.id, request=self.req, status="failed" if self.error else "ok",
+                                error=self.error, fatal=bool(self.fatal and self.error),
+                                turns=self.turns, tools=self.tools, teacher_messages=self.messages, engine=info,
+                                attempts=self.attempts, started_at=self.started_at, finished_at=_now())
 
 
 def to_turn(comp: Completion) -> Turn:

@@ -1,10 +1,11 @@
 """`ascl verify BUILD`: is a published build exactly what its manifest says, and internally consistent?
 
 Checks, each reported with the file it concerns: the manifest is well formed and lists the full file set (card,
-lock, metrics, rejects, provenance table, at least one shard); figures are PNG images; every entry is a regular file inside the build folder
-(no `..`, no absolute path, no symbolic link) with its sha256 and size; no unlisted file sits anywhere in the
-build; the manifest's build id matches the lock; every Parquet file opens, every training row validates against
-schemas/record.schema.json; row counts agree with the funnel in metrics.json; and the funnel's arithmetic adds up.
+lock, metrics, rejects, provenance table, at least one shard); figures are PNG images; every entry is a regular
+file inside the build folder (no `..`, no absolute path, no symbolic link) with its sha256 and size; no unlisted
+file sits anywhere in the build; the manifest's build id matches the lock; every Parquet file opens, every
+training row validates against schemas/record.schema.json; row counts agree with the funnel in metrics.json; and
+the funnel's arithmetic adds up.
 A corrupt file is a problem named in the report, never a crash."""
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ..util.schemas import schema_errors
 from .manifest import MANIFEST, check_manifest
 
 
-REQUIRED = ("README.md", "recipe.lock.yaml", "metrics.json", "rejects/rejects.parquet", "provenance/teacher_context.parquet")
+REQUIRED = ("README.md", "recipe.lock.yaml", "metrics.json", "rejects/rejects.parquet",
+            "provenance/teacher_context.parquet")
 # Builds published before the provenance table was renamed keep it under its old name.
 LEGACY = {"provenance/teacher_context.parquet": "raw/teacher_context.parquet"}
 

@@ -213,7 +213,8 @@ DEFAULT_EXACT: ExactDedupeConfig = {"enabled": True, "key": "prompt_response"}
 # Near-duplicate dedupe (MinHash-LSH); rensa needs num_perm divisible by bands (docs/benchmarks.md).
 DEFAULT_MINHASH = {"enabled": False, "unit": "word", "ngram": 5, "num_perm": 128, "bands": 20, "rows": 6,
                    "seed": 1, "chunk_size": 2000, "partitions": 8}
-DEFAULT_NEAR: NearDedupeConfig = {**DEFAULT_MINHASH, "key": "prompt_response", "use_ray": False}  # type: ignore[typeddict-item]
+DEFAULT_NEAR: NearDedupeConfig = {**DEFAULT_MINHASH, "key": "prompt_response",  # type: ignore[typeddict-item]
+                                  "use_ray": False}
 DEFAULT_SEMANTIC: SemanticDedupeConfig = {"enabled": False, "key": "prompt_response", "threshold": 0.95}
 
 
@@ -296,13 +297,15 @@ class Recipe:
     retrieval: dict[str, Any] = field(default_factory=dict)
     classify: ClassifyConfig = field(default_factory=lambda: dict(DEFAULT_CLASSIFY))  # type: ignore[assignment]
     consult_balance: ConsultBalanceConfig = field(default_factory=dict)  # type: ignore[assignment]
-    samples: dict[str, int] = field(default_factory=dict)
-    max_cost_usd: float | None = None     # limits.max_cost_usd   # rejection sampling: most samples per prompt kind
+    samples: dict[str, int] = field(default_factory=dict)   # rejection sampling: most samples per prompt kind
+    max_cost_usd: float | None = None     # limits.max_cost_usd
     refusal_classifier: RefusalClassifierConfig = field(
         default_factory=lambda: dict(DEFAULT_REFUSAL_CLASSIFIER))  # type: ignore[assignment]
-    degeneration: DegenerationConfig = field(default_factory=lambda: dict(DEFAULT_DEGENERATION))  # type: ignore[assignment]
-    consistency: ConsistencyConfig = field(default_factory=lambda: dict(DEFAULT_CONSISTENCY))  # type: ignore[assignment]
-    judge: JudgeConfig = field(default_factory=dict)   # type: ignore[assignment]  # judge["teacher"]: TeacherSpec | None
+    degeneration: DegenerationConfig = field(
+        default_factory=lambda: dict(DEFAULT_DEGENERATION))  # type: ignore[assignment]
+    consistency: ConsistencyConfig = field(
+        default_factory=lambda: dict(DEFAULT_CONSISTENCY))  # type: ignore[assignment]
+    judge: JudgeConfig = field(default_factory=dict)  # type: ignore[assignment]  # ["teacher"]: TeacherSpec | None
     judge_teacher: TeacherSpec | None = None              # the teacher behind the judge and the llm classifier
     decontamination: DecontaminationConfig = field(
         default_factory=lambda: dict(DEFAULT_DECONTAMINATION))  # type: ignore[assignment]
