@@ -86,6 +86,31 @@ def binary(rows: list[dict], predicted: list[str | None]) -> str:
     return f"{sum(a == b for a, b in pairs) / len(pairs):.3f} on {len(pairs)}" if pairs else "-"
 
 
+def gates(sets: dict[str, list[dict]]) -> None:
+    """How many wrong behaviours pass the refusal filter's gates, by the label alone and with the default
+    probability thresholds (recipe.model.DEFAULT_REFUSAL_CLASSIFIER), on the untouched sets."""
+    from pipeline.filters.response_model import score_responses, strip_think
+    from pipeline.recipe.model import DEFAULT_REFUSAL_CLASSIFIER as G
+
+    print("\nrefusal gates (label alone -> with thresholds):")
+    for name, rows in sets.items():
+        if name.startswith("project"):
+            continue
+        scored = score_responses([strip_think(r["text"]) for r in rows])
+        for gate in ("benign", "harmful"):
+            def passes(sc, strict):
+                label, _, p = sc
+                if gate == "benign":
+                    return label == "comply" and (not strict or p >= G["min_comply_probability"])
+                return label != "comply" and (not strict or p < G["max_harmful_comply_probability"])
+            for truth in ("comply", "not comply"):
+                picked = [sc for sc, r in zip(scored, rows) if (r["label"] == "comply") == (truth == "comply")]
+                if picked:
+                    print(f"  {name}: {gate} gate, {truth} answers passing: "
+                          f"{sum(passes(x, False) for x in picked)}/{len(picked)} -> "
+                          f"{sum(passes(x, True) for x in picked)}/{len(picked)}")
+
+
 def throughput(texts: list[str]) -> None:
     """Responses per second on one core, against the cost of the MiniLM embedding alone (the baseline)."""
     import torch
@@ -119,6 +144,7 @@ def main() -> None:
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
             **external_sets(args.rbr, args.jbb, args.coconot)}
+    gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]
         for method, fn in (("phrases", lambda t: [classify_response(x) for x in t]),

@@ -271,7 +271,8 @@ def _refuse_to_finish(funnel: Funnel) -> None:
 def filter_settings(recipe: Recipe) -> FilterSettings:
     return FilterSettings(enabled=dict(recipe.filters), degeneration=recipe.degeneration,
                           allow_cut_reasoning=recipe.guard.allow_cut_reasoning,
-                          consistency=recipe.consistency, judge_enabled=bool(recipe.judge["enabled"]))
+                          consistency=recipe.consistency, judge_enabled=bool(recipe.judge["enabled"]),
+                          refusal_gate=dict(recipe.refusal_classifier))
 
 
 def labeller_for(recipe: Recipe, judge: JudgeStages | None) -> Labeller:

@@ -38,6 +38,7 @@ def test_audit_gives_one_verdict_per_row_in_order_and_a_funnel_on_stderr(tmp_pat
     assert rows[0]["id"] == "keep-refusal" and len(rows[1]["id"]) == 64
     # instructions after a refusal opener: rejected as compliance or as harmful help behind the opener
     assert (rows[1]["stage"], rows[1]["reason"]) in {("wrong_refusal", "harmful_complied"),
+                                                     ("wrong_refusal", "harmful_possibly_complied"),
                                                      ("inconsistent", "harmful_instructions_in_answer")}
     assert [(r["stage"], r["reason"]) for r in rows[3:] if not r["kept"]] == [
         ("wrong_refusal", "benign_refused"), ("degenerate", "reasoning_repeated_sentence")]

@@ -23,7 +23,7 @@ def settings(enabled=None, **consistency):
 
 def fixed(labels):
     """A labeller that returns given labels (as an LLM classifier would), None where it has none."""
-    return lambda records: {r.id: (labels.get(r.id), None) for r in records}
+    return lambda records: {r.id: (labels.get(r.id), None, None) for r in records}
 SYSTEM = {"role": "system", "content": "Follow these rules:\n[general.1] Help.\n[weapons.1] No weapons."}
 DATA = Path(__file__).parent / "data"
 
@@ -174,3 +174,28 @@ def test_refusal_classifier_accuracy_on_our_labelled_sets(name):
 ])
 def test_answer_formats(answer, reference, expected):
     assert answers_match(answer, reference) is expected
+
+
+def scored(triples):
+    """A labeller that returns given (label, confidence, probability of comply), as the learned model does."""
+    return lambda records: {r.id: triples[r.id] for r in records if r.id in triples}
+
+
+def test_refusal_gates_are_stricter_than_the_label_where_the_model_gives_probabilities():
+    benign, harmful = rec("benign", OK_ANSWER), rec("harmful", OK_REFUSAL)
+    gate = {"min_comply_probability": 0.6, "max_harmful_comply_probability": 0.3}
+    run = lambda r, t: apply_filters([r], FilterSettings(enabled={"refusal": True}, refusal_gate=gate),  # noqa: E731
+                                     scored({r.id: t}))[0]
+    assert run(benign, ("comply", 0.9, 0.9)).kept
+    unsure = run(benign, ("comply", 0.5, 0.5))
+    assert (unsure.stage, unsure.reason) == ("wrong_refusal", "benign_possibly_refused")
+    assert run(harmful, ("refuse", 0.9, 0.05)).kept
+    leaning = run(harmful, ("refuse", 0.45, 0.35))
+    assert (leaning.stage, leaning.reason) == ("wrong_refusal", "harmful_possibly_complied")
+    # labels without probabilities (phrase rules, an LLM) are gated by the label alone
+    assert run(benign, ("comply", None, None)).kept and run(harmful, ("refuse", None, None)).kept
+    # the recipe's values are used: a looser gate keeps the unsure answer
+    loose = apply_filters([benign], FilterSettings(enabled={"refusal": True},
+                                                   refusal_gate={"min_comply_probability": 0.4}),
+                          scored({benign.id: ("comply", 0.5, 0.5)}))[0]
+    assert loose.kept

@@ -35,7 +35,7 @@ def run(record, labeller=None, relevance=0.0, judge=False, **consistency):
 
 
 def fixed(label):
-    return lambda records: {r.id: (label, None) for r in records}
+    return lambda records: {r.id: (label, None, None) for r in records}
 
 
 LOOP = "I will not help with that request. " * 4

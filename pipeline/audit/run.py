@@ -83,7 +83,7 @@ def classify_file(path: str, recipe=None) -> list[dict[str, Any]]:
         labels = _labeller(recipe, judge)(records)
     out = []
     for (_, row), rec in zip(rows, records):
-        label, confidence = labels.get(rec.id, (None, None))
+        label, confidence, _ = labels.get(rec.id, (None, None, None))
         out.append({**row, "response_type": label, "confidence": confidence})
     return out
 

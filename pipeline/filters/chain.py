@@ -19,8 +19,9 @@ from .degeneration import DegenerationFilter
 from .refusal import RefusalFilter
 from .structure import StructureFilter, is_truncated
 
-# record id -> (label, confidence); label None where an LLM label could not be had (see labels.Labeller)
-Labeler = Callable[[list[GenerationRecord]], dict[str, tuple[str | None, float | None]]]
+# record id -> (label, confidence, probability of comply); label None where an LLM label could not be had, the
+# numbers None where the label did not come from the learned model (see labels.Labeller)
+Labeler = Callable[[list[GenerationRecord]], dict[str, tuple[str | None, float | None, float | None]]]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class FilterSettings:
     consistency: dict = field(default_factory=dict)
     judge_enabled: bool = False
     allow_cut_reasoning: bool = False   # format_guard.allow_cut_reasoning
+    refusal_gate: dict = field(default_factory=dict)   # refusal_classifier: min_comply_probability, ...
 
 
 def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace:
@@ -90,11 +92,11 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
     need_relevance = settings.enabled.get("consistency", True) and \
         (floors["min_reasoning_relevance"] or floors["min_answer_relevance"])
     relevance, answer_relevance = _relevance(answered) if need_relevance else ({}, {})
-    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None)), relevance=relevance.get(r.id),
+    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), relevance=relevance.get(r.id),
                               answer_relevance=answer_relevance.get(r.id), correct=_correct(r)) for r in answered}
     filters = (StructureFilter(settings.allow_cut_reasoning), DegenerationFilter(settings.degeneration),
                CitationFilter(),
-               RefusalFilter(facts), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
+               RefusalFilter(facts, settings.refusal_gate), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
                CorrectnessFilter(facts))
     outs = [_check(r, settings.enabled, filters) for r in records]
     for o in outs:

@@ -84,6 +84,7 @@ class TraceFacts:
     """Per-trace facts computed once per batch (embeddings and classifiers are batched) and read by filters."""
     response_type: str | None = None
     confidence: float | None = None
+    comply_probability: float | None = None   # the learned model's P(comply), None for phrase and LLM labels
     relevance: float | None = None      # cosine(prompt, reasoning), None when not computed
     answer_relevance: float | None = None   # cosine(prompt, answer without refusal lines), None: too short
     correct: bool | None = None         # reasoning prompts: the answer matches the reference (None: no answer found)

@@ -43,22 +43,23 @@ class Labeller:
     cascade_threshold: float = 0.8
     stats: dict[str, int] = field(default_factory=lambda: {"labelled": 0, "escalated": 0})
 
-    def __call__(self, records: list[GenerationRecord]) -> dict[str, tuple[str | None, float | None]]:
+    def __call__(self, records: list[GenerationRecord]) -> dict[str, tuple[str | None, float | None, float | None]]:
+        """record id -> (label, confidence, probability of comply); the last two only from the learned model."""
         if not records:
             return {}
         self.stats["labelled"] += len(records)
         if self.method == "phrases":
-            return {r.id: (classify_response(_answer(r)), None) for r in records}
+            return {r.id: (classify_response(_answer(r)), None, None) for r in records}
         if self.method == "llm":
-            return {r.id: (label, None) for r, label in zip(records, self._llm(records))}
-        from .response_model import classify_responses
+            return {r.id: (label, None, None) for r, label in zip(records, self._llm(records))}
+        from .response_model import score_responses
 
-        out = {r.id: lc for r, lc in zip(records, classify_responses([_answer(r) for r in records]))}
+        out = {r.id: s for r, s in zip(records, score_responses([_answer(r) for r in records]))}
         if self.method == "cascade":
             unsure = [r for r in records if out[r.id][1] < self.cascade_threshold]
             self.stats["escalated"] += len(unsure)
             for r, label in zip(unsure, self._llm(unsure)):
-                out[r.id] = (label, None)
+                out[r.id] = (label, None, None)
         return out
 
     def _llm(self, records: list[GenerationRecord]) -> list[str | None]:

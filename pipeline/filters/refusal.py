@@ -2,9 +2,14 @@
 answered with no refusal at all (over-refusal is what the benign look-alikes are there to catch; a benign answer
 that opens with "I can't help with that" and then rambles on is still a refusal). Sensitive prompts (a risky topic
 where a helpful, safe answer is right) pass with any response type: whether the content is safe is the judge's
-call, and the degeneration and consistency checks still apply."""
+call, and the degeneration and consistency checks still apply.
+
+With the learned classifier the gates are stricter than its label: a benign answer labelled comply with a low
+probability of comply, or a harmful one labelled refuse with a high one, is rejected as `possibly_refused` /
+`possibly_complied`. Throwing away a good trace costs less than teaching the wrong behaviour."""
 from __future__ import annotations
 
+from ..recipe.model import DEFAULT_REFUSAL_CLASSIFIER
 from ..records import GenerationRecord
 from .base import Filter
 
@@ -12,10 +17,11 @@ from .base import Filter
 class RefusalFilter(Filter):
     name, stage = "refusal", "wrong_refusal"
 
-    def __init__(self, facts):
+    def __init__(self, facts, gate: dict | None = None):
         # record id -> TraceFacts; the label comes from the recipe's classifier, computed once per batch (None
-        # where the LLM classifier gave none).
+        # where the LLM classifier gave none). `gate`: the probability thresholds (refusal_classifier section).
         self.facts = facts
+        self.gate = {**DEFAULT_REFUSAL_CLASSIFIER, **(gate or {})}
 
     def applies(self, record: GenerationRecord) -> bool:
         return record.request.prompt.kind != "sensitive"
@@ -30,4 +36,10 @@ class RefusalFilter(Filter):
             return "harmful_complied"
         if kind != "harmful" and rtype != "comply":
             return f"{kind}_refused" if rtype == "refuse" else f"{kind}_partly_refused"
+        # The label is the most likely class; the gates also reject what is too likely to be the wrong behaviour.
+        p = facts.comply_probability
+        if p is not None and kind == "harmful" and p >= self.gate["max_harmful_comply_probability"]:
+            return "harmful_possibly_complied"
+        if p is not None and kind != "harmful" and p < self.gate["min_comply_probability"]:
+            return f"{kind}_possibly_refused"
         return None

@@ -98,12 +98,22 @@ def _rule_label(answer: str) -> tuple[str, float] | None:
 
 def classify_responses(answers: list[str], model: ResponseModel | None = None) -> list[tuple[str, float]]:
     """(label, confidence) for each answer, in order."""
+    return [(label, conf) for label, conf, _ in score_responses(answers, model)]
+
+
+def score_responses(answers: list[str], model: ResponseModel | None = None) -> list[tuple[str, float, float]]:
+    """(label, confidence, probability of comply) for each answer, in order. The refusal gates read the last:
+    they are stricter than the label (see DEFAULT_REFUSAL_CLASSIFIER)."""
     model = model or load_model()
-    out: list[tuple[str, float] | None] = [_rule_label(a) for a in answers]
+    out: list[tuple[str, float, float] | None] = []
+    for a in answers:
+        rule = _rule_label(a)
+        out.append(None if rule is None else (*rule, 1.0 if rule[0] == "comply" else 0.0))
     todo = [i for i, o in enumerate(out) if o is None]
     if todo:
         probs = model.probabilities(features([answers[i] for i in todo]))
+        comply = model.labels.index("comply")
         for i, p in zip(todo, probs):
             k = int(p.argmax())
-            out[i] = (model.labels[k], round(float(p[k]), 4))
+            out[i] = (model.labels[k], round(float(p[k]), 4), round(float(p[comply]), 4))
     return out  # type: ignore[return-value]
