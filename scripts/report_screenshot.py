@@ -16,15 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import openai_recipe  # noqa: E402
-from pipeline.build import build  # noqa: E402
-from pipeline.devtools.openai_server import OpenAITestServer  # noqa: E402
+from helpers import judged_openai_build  # noqa: E402
 from pipeline.report.html import write_report  # noqa: E402
 
 
@@ -39,13 +36,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        path = openai_recipe(tmp, "http://placeholder/v1")
-        data = yaml.safe_load(path.read_text())
-        data["judge"] = {"enabled": True, "max_attempts": 2, "thresholds": {"safety": 3}}
-        with OpenAITestServer() as url:
-            data["teacher"]["api"]["base_url"] = url
-            path.write_text(yaml.safe_dump(data))
-            res = build(path, progress=False)
+        res = judged_openai_build(tmp)
         report = write_report(res.build_dir, tmp / "report.html")
         dom = chromium("--window-size=1280,1000", "--dump-dom", report.as_uri())
         tops = json.loads(html.unescape(re.search(r'data-section-tops="([^"]*)"', dom).group(1)))

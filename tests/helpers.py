@@ -138,3 +138,18 @@ def openai_recipe(tmp: Path, base_url: str, **api: Any) -> Path:
                                      "engine": {"batch_size": 4, "num_engines": 1},
                                      "sampling": {"temperature": 0.5, "top_p": 0.95, "max_tokens": 128}},
                        format_guard={"enabled": False})
+
+
+def judged_openai_build(tmp: Path):
+    """The 24-trace OpenAI-backend recipe with the LLM judge on, built against a local test server: every figure
+    and every kind of trace (kept, rejected, tool calls with rules) is present. For the report test and the
+    README screenshot."""
+    from pipeline.build import build
+    from pipeline.devtools.openai_server import OpenAITestServer
+
+    with OpenAITestServer() as url:
+        path = openai_recipe(tmp, url)
+        data = yaml.safe_load(path.read_text())
+        data["judge"] = {"enabled": True, "max_attempts": 2, "thresholds": {"safety": 3}}
+        path.write_text(yaml.safe_dump(data))
+        return build(path, progress=False)

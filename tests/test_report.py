@@ -8,11 +8,8 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
-from helpers import openai_recipe
-from pipeline.build import build
-from pipeline.devtools.openai_server import OpenAITestServer
+from helpers import judged_openai_build
 from pipeline.publish.verify import verify_build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -20,14 +17,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 @pytest.fixture(scope="module")
 def judged_build(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report")
-    path = openai_recipe(tmp, "http://placeholder/v1")
-    data = yaml.safe_load(path.read_text())
-    data["judge"] = {"enabled": True, "max_attempts": 2, "thresholds": {"safety": 3}}
-    with OpenAITestServer() as url:
-        data["teacher"]["api"]["base_url"] = url
-        path.write_text(yaml.safe_dump(data))
-        return build(path, progress=False)
+    return judged_openai_build(tmp_path_factory.mktemp("report"))
 
 
 def test_every_build_publishes_its_figures_in_the_manifest_and_the_card(judged_build):

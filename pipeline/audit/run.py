@@ -32,10 +32,10 @@ def _judge(recipe) -> Iterator[Any]:
     from ..judge import JudgeStages
     from ..rules import load_rulebook
 
-    pools = EnginePools(None, recipe.ray_address, recipe.output_dir / recipe.name / "judge-cache" / "batches")
+    cache = recipe.output_dir / recipe.name / "judge-cache"
+    pools = EnginePools(None, recipe.ray_address, cache / "batches")
     try:
-        yield JudgeStages(recipe, load_rulebook(recipe.rulebook_path), pools,
-                          recipe.output_dir / recipe.name / "judge-cache", progress=False)
+        yield JudgeStages(recipe, load_rulebook(recipe.rulebook_path), pools, cache, progress=False)
     finally:
         pools.close()
 

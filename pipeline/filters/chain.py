@@ -96,7 +96,8 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
                               answer_relevance=answer_relevance.get(r.id), correct=_correct(r)) for r in answered}
     filters = (StructureFilter(settings.allow_cut_reasoning), DegenerationFilter(settings.degeneration),
                CitationFilter(),
-               RefusalFilter(facts, settings.refusal_gate), ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
+               RefusalFilter(facts, settings.refusal_gate),
+               ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
                CorrectnessFilter(facts))
     outs = [_check(r, settings.enabled, filters) for r in records]
     for o in outs:

@@ -48,8 +48,8 @@ def verify_build(build_dir: str | Path, max_row_errors: int = 5) -> list[str]:
         if (p.is_file() or p.is_symlink()) and rel != MANIFEST and rel not in files:
             problems.append(f"{rel}: not in the manifest")
     problems += _check_lock(d, manifest)
-    problems += [f"{rel}: not a PNG image" for rel in sorted(files) if rel.startswith("figures/") and rel not in unsafe
-                 and (d / rel).is_file() and not _is_png(d / rel)]
+    problems += [f"{rel}: not a PNG image" for rel in sorted(files)
+                 if rel.startswith("figures/") and rel not in unsafe and (d / rel).is_file() and not _is_png(d / rel)]
     # Every file is still opened (a report names every problem), except entries that may not be followed.
     problems += _check_rows_and_funnel(d, {rel: m for rel, m in files.items() if rel not in unsafe}, max_row_errors)
     return problems
