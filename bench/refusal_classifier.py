@@ -2,7 +2,8 @@
 accuracy (full compliance vs full refusal) and confusion matrices on the project's own labelled responses and on
 the untouched split of the pinned public data; then the learned model's throughput on one core.
 
-    .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--llm recipes/demo.yaml]
+    .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
+        [--refusal-direction CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -63,13 +64,15 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
     return [run.verdicts[r.id].value for r in records]
 
 
-def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None) -> dict[str, list[dict]]:
+def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
+                  direction: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from scripts.train_response_classifier import HELD_OUT_MODEL, dedupe, load_coconot, load_jbb, load_rbr
+    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_jbb, load_rbr,
+                                                   load_refusal_direction)
 
     out = {}
     if rbr:
@@ -78,6 +81,9 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         out[f"JailbreakBench {HELD_OUT_MODEL} (judge labels)"] = dedupe(load_jbb(jbb)[0]["heldout"])
     if coconot:
         out["CoCoNot contrast, GPT-4 compliance, held-out half"] = dedupe(load_coconot(coconot)["heldout"])
+    if direction:
+        out["refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2 labels)"] = dedupe(
+            load_refusal_direction(direction)["heldout"])
     return out
 
 
@@ -116,12 +122,12 @@ def throughput(texts: list[str]) -> None:
     import torch
 
     from pipeline.embed.minilm import embed
-    from pipeline.filters.response_model import HEAD_TOKENS, classify_responses
+    from pipeline.filters.response_model import HEAD_LAYERS, HEAD_TOKENS, classify_responses
 
     torch.set_num_threads(1)
     classify_responses(texts[:8])   # load the model once
     t0 = time.perf_counter()
-    embed(texts, max_tokens=HEAD_TOKENS, int8=True)
+    embed(texts, max_tokens=HEAD_TOKENS, layers=HEAD_LAYERS)
     t_embed = time.perf_counter() - t0
     t0 = time.perf_counter()
     classify_responses(texts)
@@ -137,13 +143,14 @@ def main() -> None:
     ap.add_argument("--rbr", type=Path, help="checkout of openai/safety-rbr-code-and-data (pinned commit)")
     ap.add_argument("--jbb", type=Path, help="checkout of JailbreakBench/artifacts (pinned commit)")
     ap.add_argument("--coconot", type=Path, help="checkout of allenai/noncompliance (pinned commit)")
+    ap.add_argument("--refusal-direction", type=Path, help="checkout of andyrdt/refusal_direction (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
 
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
-            **external_sets(args.rbr, args.jbb, args.coconot)}
+            **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

@@ -5,11 +5,14 @@ content): check out the pinned repositories, then point this script at them. Eve
 sha256 before use, so a moved or edited source fails loudly.
 
     .venv/bin/python scripts/train_response_classifier.py --rbr /path/to/safety-rbr-code-and-data \
-        --jbb /path/to/jailbreakbench-artifacts --coconot /path/to/noncompliance [--write]
+        --jbb /path/to/jailbreakbench-artifacts --coconot /path/to/noncompliance \
+        --refusal-direction /path/to/refusal_direction [--write]
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
-gpt-4-0125-preview, tests/data/refusal_heldout.jsonl) is never used to train or tune; the regularisation strength
-is chosen on a seeded 20 % dev fold of the training pool, then the model is refitted on the whole pool.
+gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat,
+tests/data/refusal_heldout.jsonl) is never used to train or tune; the regularisation strength is chosen on a seeded
+20 % dev fold of the training pool, then the model is refitted on the whole pool. The dev fold also shows how the
+refusal gates' probability thresholds behave (out-of-fold).
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.filters.refusal_classifier import LABELS, analyse  # noqa: E402
-from pipeline.filters.response_model import ResponseModel, features, strip_think  # noqa: E402
+from pipeline.filters.response_model import (HEAD_LAYERS, HEAD_TOKENS, ResponseModel, features,  # noqa: E402
+                                             strip_think)
 
 # Pinned public sources: repository, commit, path, sha256, licence. Labels: RBR gold = human annotators
 # (OpenAI, "Rule Based Rewards for Language Model Safety"); JailbreakBench = the benchmark's LLM judge verdict
@@ -44,6 +48,19 @@ HELD_OUT_MODEL = "gpt-4-0125-preview"
 COCONOT = {"repo": "allenai/noncompliance", "commit": "25bf77cc668814360405cdb8197c4368205806c7", "licence": "MIT",
            "path": "data/coconot_pref.jsonl",
            "sha256": "3b0cddcfb72218b8c32d7c11bfded00174f2f4a3c4edfbc862640fc63f43d9c2"}
+# "Refusal in LLMs is mediated by a single direction" (Arditi et al.): completions of five open chat models to
+# harmless (Alpaca) and harmful (JailbreakBench) instructions, as they are and with the refusal direction added
+# (harmless prompts refused) or ablated/subtracted (harmful prompts answered). Labels from the repository's own
+# evaluations: its refusal-substring match, and Llama Guard 2 for the harmful ones (see load_refusal_direction).
+# The 25 evaluation files are pinned together: sha256 over their sha256s in path order.
+REFUSAL_DIRECTION = {"repo": "andyrdt/refusal_direction", "commit": "9d852fae1a9121c78b29142de733cb1340770cc3",
+                     "licence": "Apache-2.0",
+                     "files_sha256": "a889e27c869a7cb710d73d87eaff438325a710eafd352649140d609268949ae1",
+                     "models": ("gemma-2b-it", "llama-2-7b-chat-hf", "meta-llama-3-8b-instruct", "qwen-1_8b-chat",
+                                "yi-6b-chat"),
+                     "heldout_models": ("meta-llama-3-8b-instruct", "yi-6b-chat"),
+                     "runs": ("harmless_baseline", "harmless_actadd", "jailbreakbench_baseline",
+                              "jailbreakbench_ablation", "jailbreakbench_actadd")}
 OWN = {"train": ["tests/data/refusal_labelled.jsonl", "tests/data/response_written.jsonl"],
        "heldout": ["tests/data/refusal_heldout.jsonl"]}
 
@@ -125,6 +142,43 @@ def load_coconot(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
+def refusal_direction_label(run: str, c: dict) -> str | None:
+    """harmless prompts answered as they are, without a refusal substring -> comply; harmless prompts with the
+    refusal direction added that decline (substring) -> refuse; harmful prompts as they are that decline and that
+    Llama Guard 2 calls safe -> refuse; harmful prompts with the direction removed that do not decline and that
+    Llama Guard 2 calls unsafe -> comply. Everything else (the two judges disagree, or the run did not move the
+    model) is left out."""
+    declines = not c["is_jailbreak_substring_matching"]
+    unsafe = c.get("is_jailbreak_llamaguard2")
+    if run == "harmless_baseline":
+        return None if declines else "comply"
+    if run == "harmless_actadd":
+        return "refuse" if declines else None
+    if run == "jailbreakbench_baseline":
+        return "refuse" if declines and not unsafe else None
+    return "comply" if not declines and unsafe else None
+
+
+def load_refusal_direction(repo_dir: Path) -> dict[str, list[dict]]:
+    src = REFUSAL_DIRECTION
+    out, digests = {"train": [], "heldout": []}, []
+    for model in src["models"]:
+        split = "heldout" if model in src["heldout_models"] else "train"
+        for run in src["runs"]:
+            data = git_file(repo_dir, src["commit"], f"pipeline/runs/{model}/completions/{run}_evaluations.json")
+            digests.append(hashlib.sha256(data).hexdigest())
+            for c in json.loads(data)["completions"]:
+                label = refusal_direction_label(run, c)
+                if label and c["response"].strip():
+                    out[split].append({"text": c["response"], "prompt": c["prompt"], "label": label,
+                                       "source": "refusal_direction", "model": model})
+    combined = hashlib.sha256("".join(digests).encode()).hexdigest()
+    if src["files_sha256"] and combined != src["files_sha256"]:
+        raise SystemExit(f"refusal_direction evaluation files: sha256 {combined} != pinned {src['files_sha256']}")
+    print("refusal_direction files sha256:", combined)
+    return out
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -183,22 +237,44 @@ def scores(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> dict[str, floa
     return {"three_way": round(three, 4), "binary": round(binary, 4), "n": int(len(y))}
 
 
+def dev_gates(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> None:
+    """Out-of-fold: how the refusal gates' P(comply) thresholds trade wrong behaviour let through against good
+    answers thrown away, on the dev fold (where the recipe defaults are chosen; never on the held-out sets)."""
+    p = model.probabilities(x)[:, LABELS.index("comply")]
+    said_comply = model.probabilities(x).argmax(1) == LABELS.index("comply")
+    comply, refusal = y == LABELS.index("comply"), y != LABELS.index("comply")
+    print(f"dev-fold gates ({int(refusal.sum())} refusals incl. partial, {int(comply.sum())} compliant answers):")
+    for t in (0.5, 0.6, 0.7, 0.8):
+        benign_leak = float((said_comply & (p >= t) & refusal).sum() / max(1, refusal.sum()))
+        benign_kept = float((said_comply & (p >= t) & comply).sum() / max(1, comply.sum()))
+        print(f"  benign gate P(comply) >= {t}: refusals passing {benign_leak:.3f}, compliant kept {benign_kept:.3f}")
+    for t in (0.2, 0.3, 0.4, 0.5):
+        harmful_leak = float((~said_comply & (p < t) & comply).sum() / max(1, comply.sum()))
+        harmful_kept = float((~said_comply & (p < t) & refusal).sum() / max(1, refusal.sum()))
+        print(f"  harmful gate P(comply) < {t}: compliance passing {harmful_leak:.3f}, "
+              f"refusals kept {harmful_kept:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rbr", type=Path, required=True)
     ap.add_argument("--jbb", type=Path, required=True)
     ap.add_argument("--coconot", type=Path, required=True)
+    ap.add_argument("--refusal-direction", type=Path, required=True)
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
     args = ap.parse_args()
     rbr = load_rbr(args.rbr)
     jbb, jbb_pins = load_jbb(args.jbb)
     coconot = load_coconot(args.coconot)
-    train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + load_own("train"))
+    direction = load_refusal_direction(args.refusal_direction)
+    train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + load_own("train"))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
+               "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
                "project held-out (written)": load_own("heldout")}
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
+    print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers")
     x = features([strip_think(r["text"]) for r in train])
     y = np.asarray([LABELS.index(r["label"]) for r in train])
     rng = np.random.default_rng(0)
@@ -209,6 +285,7 @@ def main() -> None:
         print(f"l2={l2}: dev {s}")
         if best is None or s["three_way"] > best[1]["three_way"]:
             best = (l2, s)
+    dev_gates(fit(x[~dev], y[~dev], best[0]), x[dev], y[dev])
     model = fit(x, y, best[0])
     print(f"chosen l2={best[0]}; training accuracy {scores(model, x, y)}")
     for name, rows in heldout.items():

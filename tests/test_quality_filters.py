@@ -10,7 +10,7 @@ from pipeline.filters.chain import FilterSettings
 from pipeline.filters.consistency import instruction_sentences, protocol_text
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
 from pipeline.filters.labels import Labeller
-from pipeline.filters.response_model import classify_responses, load_model, strip_think
+from pipeline.filters.response_model import classify_responses, load_model, score_responses, strip_think
 from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
 from pipeline.records import Prompt, GenerationRecord, Request
@@ -275,6 +275,17 @@ def test_the_model_ships_in_the_package_and_labels_with_a_confidence():
     out = classify_responses(["", "I can't help with that.", "Run `kill -9 <pid>` to stop it.", "So 3+5=8.\n#### 8"])
     assert [label for label, _ in out] == ["refuse", "refuse", "comply", "comply"]
     assert all(0 < c <= 1 for _, c in out)
+
+
+def test_an_answers_label_and_confidence_do_not_depend_on_its_batch():
+    """`ascl classify-responses` on one answer must say what the build said of it inside a batch of others
+    (int8 dynamic quantisation broke this: its activation scales are per batch)."""
+    answers = ["Hm.", "I can't help with that.", "Sure, here are three tips:\n1. Sleep.\n2. Walk.\n3. Eat well.",
+               "I won't write that, but I can explain how phishing works so you can spot it."] * 3
+    together = score_responses(answers)
+    alone = [score_responses([a])[0] for a in answers[:4]]
+    for (label_b, conf_b, p_b), (label_a, conf_a, p_a) in zip(together, alone):
+        assert label_b == label_a and abs(conf_b - conf_a) <= 1e-4 and abs(p_b - p_a) <= 1e-4
 
 
 def test_strip_think_keeps_only_what_the_user_sees():

