@@ -240,8 +240,9 @@ def scores(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> dict[str, floa
 def dev_gates(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> None:
     """Out-of-fold: how the refusal gates' P(comply) thresholds trade wrong behaviour let through against good
     answers thrown away, on the dev fold (where the recipe defaults are chosen; never on the held-out sets)."""
-    p = model.probabilities(x)[:, LABELS.index("comply")]
-    said_comply = model.probabilities(x).argmax(1) == LABELS.index("comply")
+    probs = model.probabilities(x)
+    p = probs[:, LABELS.index("comply")]
+    said_comply = probs.argmax(1) == LABELS.index("comply")
     comply, refusal = y == LABELS.index("comply"), y != LABELS.index("comply")
     print(f"dev-fold gates ({int(refusal.sum())} refusals incl. partial, {int(comply.sum())} compliant answers):")
     for t in (0.5, 0.6, 0.7, 0.8):
