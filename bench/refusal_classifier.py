@@ -122,12 +122,13 @@ def throughput(texts: list[str]) -> None:
     import torch
 
     from pipeline.embed.minilm import embed
-    from pipeline.filters.response_model import HEAD_LAYERS, HEAD_TOKENS, classify_responses
+    from pipeline.filters.response_model import classify_responses, load_model
 
     torch.set_num_threads(1)
     classify_responses(texts[:8])   # load the model once
+    model = load_model()
     t0 = time.perf_counter()
-    embed(texts, max_tokens=HEAD_TOKENS, layers=HEAD_LAYERS)
+    embed(texts, max_tokens=model.head_tokens, layers=model.head_layers)
     t_embed = time.perf_counter() - t0
     t0 = time.perf_counter()
     classify_responses(texts)

@@ -173,9 +173,8 @@ def load_refusal_direction(repo_dir: Path) -> dict[str, list[dict]]:
                     out[split].append({"text": c["response"], "prompt": c["prompt"], "label": label,
                                        "source": "refusal_direction", "model": model})
     combined = hashlib.sha256("".join(digests).encode()).hexdigest()
-    if src["files_sha256"] and combined != src["files_sha256"]:
+    if combined != src["files_sha256"]:
         raise SystemExit(f"refusal_direction evaluation files: sha256 {combined} != pinned {src['files_sha256']}")
-    print("refusal_direction files sha256:", combined)
     return out
 
 

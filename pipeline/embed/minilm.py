@@ -41,7 +41,7 @@ def _path() -> Path:
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    """Shared by every model depth; loaded first by each, so it also caps torch at two threads here (the rest of
+    """Shared by every model depth; loaded first by `_load`, so it also caps torch at two threads here (the rest of
     a worker's process has work too)."""
     import torch
     from transformers import AutoTokenizer
@@ -52,29 +52,22 @@ def _tokenizer():
     return AutoTokenizer.from_pretrained(_path(), local_files_only=True)
 
 
-@lru_cache(maxsize=1)
-def _load():
-    from transformers import AutoModel
-
-    tok = _tokenizer()
-    return tok, AutoModel.from_pretrained(_path(), local_files_only=True).eval()
-
-
 @lru_cache(maxsize=4)
-def _load_head(layers: int):
-    """The model cut to its first `layers` transformer layers (loaded so, not computed and thrown away): its
-    mean-pooled output is the full model's intermediate representation at that depth. The response classifier
-    reads layer 3, which separates declining from answering better than the last layer and costs half as much.
-    float32 on purpose: int8 dynamic quantisation scales activations per batch, so a text's embedding would move
-    with the other texts in its batch."""
+def _load(layers: int | None = None):
+    """The tokenizer and the model, whole or cut to its first `layers` transformer layers (loaded so, not computed
+    and thrown away): a cut model's mean-pooled output is the full model's intermediate representation at that
+    depth. The response classifier reads layer 3, which separates declining from answering better than the last
+    layer and costs half as much. float32 on purpose: int8 dynamic quantisation scales activations per batch, so
+    a text's embedding would move with the other texts in its batch."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     tok = _tokenizer()
+    depth = {} if layers is None else {"num_hidden_layers": layers}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()      # "some weights were not used": the layers left out, on purpose
     try:
-        model = AutoModel.from_pretrained(_path(), local_files_only=True, num_hidden_layers=layers).eval()
+        model = AutoModel.from_pretrained(_path(), local_files_only=True, **depth).eval()
     finally:
         hf_logging.set_verbosity(verbosity)
     return tok, model
@@ -85,13 +78,13 @@ def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS,
     """Unit-length float32 embeddings, one row per text (cosine similarity = dot product). Texts are batched by
     length (padding is most of the cost when short and long texts share a batch) and returned in input order;
     `max_tokens` truncates each text (the response classifier reads only an answer's opening); `layers` stops
-    after that many transformer layers (see `_load_head`). A text's embedding does not depend on its batch
+    after that many transformer layers (see `_load`). A text's embedding does not depend on its batch
     beyond float rounding (about 1e-7)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     import torch
 
-    tok, model = _load_head(layers) if layers else _load()
+    tok, model = _load(layers)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), 384), dtype=np.float32)
     with _lock, torch.inference_mode():
