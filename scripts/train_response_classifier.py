@@ -10,9 +10,11 @@ sha256 before use, so a moved or edited source fails loudly.
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
 gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat,
-tests/data/refusal_heldout.jsonl) is never used to train or tune; the regularisation strength is chosen on a seeded
-20 % dev fold of the training pool, then the model is refitted on the whole pool. The dev fold also shows how the
-refusal gates' probability thresholds behave (out-of-fold).
+tests/data/refusal_heldout.jsonl) is never used to train or tune. The regularisation strength and whether to add
+the bag of words are chosen by leave-one-group-out on the training pool (a group is one chat model's answers, or one
+source): the mean over groups of the three-way accuracy of a model fitted without that group, which is what a
+new teacher's wording looks like to the classifier. The model is then refitted on the whole pool. The same
+out-of-group predictions show how the refusal gates' probability thresholds behave.
 """
 from __future__ import annotations
 
@@ -30,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.filters.refusal_classifier import LABELS, analyse  # noqa: E402
-from pipeline.filters.response_model import (HEAD_LAYERS, HEAD_TOKENS, ResponseModel, features,  # noqa: E402
-                                             strip_think)
+from pipeline.filters.response_model import (BOW_DIMS, HEAD_LAYERS, HEAD_TOKENS, ResponseModel,  # noqa: E402
+                                             bag_of_words, features, strip_think)
 
 # Pinned public sources: repository, commit, path, sha256, licence. Labels: RBR gold = human annotators
 # (OpenAI, "Rule Based Rewards for Language Model Safety"); JailbreakBench = the benchmark's LLM judge verdict
@@ -61,6 +63,8 @@ REFUSAL_DIRECTION = {"repo": "andyrdt/refusal_direction", "commit": "9d852fae1a9
                      "heldout_models": ("meta-llama-3-8b-instruct", "yi-6b-chat"),
                      "runs": ("harmless_baseline", "harmless_actadd", "jailbreakbench_baseline",
                               "jailbreakbench_ablation", "jailbreakbench_actadd")}
+L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+STEPS = 800     # full-batch Adam steps; 600 gave the same out-of-group scores within 0.001 (2026-11-29)
 OWN = {"train": ["tests/data/refusal_labelled.jsonl", "tests/data/response_written.jsonl"],
        "heldout": ["tests/data/refusal_heldout.jsonl"]}
 
@@ -198,16 +202,19 @@ def dedupe(rows: list[dict]) -> list[dict]:
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 1500, lr: float = 0.05) -> ResponseModel:
-    """Class-balanced multinomial logistic regression (full-batch Adam): small, deterministic, no extra deps."""
+def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, steps: int = STEPS,
+        lr: float = 0.05) -> ResponseModel:
+    """Class-balanced multinomial logistic regression (full-batch Adam): small, deterministic, no extra deps.
+    float32 throughout and a contiguous transposed copy for the gradient: one fit of the pool takes seconds."""
     mean, scale = x.mean(0), x.std(0) + 1e-6
-    xs = (x - mean) / scale
+    xs = np.asarray((x - mean) / scale, dtype=np.float32)
+    xs_t = np.ascontiguousarray(xs.T)
     n, d = xs.shape
     k = len(LABELS)
-    onehot = np.eye(k)[y]
+    onehot = np.eye(k, dtype=np.float32)[y]
     counts = np.bincount(y, minlength=k)
-    sample_w = (n / (k * np.maximum(counts, 1)))[y][:, None]
-    w, b = np.zeros((d, k)), np.zeros(k)
+    sample_w = (n / (k * np.maximum(counts, 1)))[y][:, None].astype(np.float32)
+    w, b = np.zeros((d, k), np.float32), np.zeros(k, np.float32)
     m = [np.zeros_like(w), np.zeros_like(b)]
     v = [np.zeros_like(w), np.zeros_like(b)]
     for t in range(1, steps + 1):
@@ -216,17 +223,37 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 1500, lr: float = 
         p = np.exp(z)
         p /= p.sum(1, keepdims=True)
         g = sample_w * (p - onehot) / n
-        grads = [xs.T @ g + l2 * w, g.sum(0)]
+        grads = [xs_t @ g + l2 * w, g.sum(0)]
         for i, (param, grad) in enumerate(zip((w, b), grads)):
             m[i] = 0.9 * m[i] + 0.1 * grad
             v[i] = 0.999 * v[i] + 0.001 * grad ** 2
             param -= lr * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
-    return ResponseModel(weights=w.astype(np.float32), bias=b.astype(np.float32), mean=mean.astype(np.float32),
-                         scale=scale.astype(np.float32), labels=LABELS)
+    return ResponseModel(weights=w, bias=b, mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+                         labels=LABELS, bow_dims=bow_dims)
+
+
+def group_of(row: dict) -> str:
+    """The unit of generalisation: one chat model's answers (JailbreakBench, refusal_direction), else one source."""
+    per_model = row["source"] in ("jailbreakbench", "refusal_direction")
+    return f"{row['source']}:{row['model']}" if per_model else row["source"]
+
+
+def out_of_group(x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float, bow_dims: int) -> np.ndarray:
+    """Each row's probabilities from a model fitted without the row's group: how the model does on the wording of
+    a chat model (or source) it never saw, which is the case that matters for a new teacher."""
+    probs = np.zeros((len(y), len(LABELS)), np.float32)
+    for g in sorted(set(groups)):
+        held = groups == g
+        probs[held] = fit(x[~held], y[~held], l2, bow_dims).probabilities(x[held])
+    return probs
 
 
 def scores(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    pred = model.probabilities(x).argmax(1)
+    return scores_of(model.probabilities(x), y)
+
+
+def scores_of(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    pred = probs.argmax(1)
     three = float((pred == y).mean())
     comply = LABELS.index("comply")
     refuse = LABELS.index("refuse")
@@ -236,14 +263,14 @@ def scores(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> dict[str, floa
     return {"three_way": round(three, 4), "binary": round(binary, 4), "n": int(len(y))}
 
 
-def dev_gates(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> None:
-    """Out-of-fold: how the refusal gates' P(comply) thresholds trade wrong behaviour let through against good
-    answers thrown away, on the dev fold (where the recipe defaults are chosen; never on the held-out sets)."""
-    probs = model.probabilities(x)
+def dev_gates(probs: np.ndarray, y: np.ndarray) -> None:
+    """Out-of-group: how the refusal gates' P(comply) thresholds trade wrong behaviour let through against good
+    answers thrown away, on the training pool's out-of-group predictions (where the recipe defaults are chosen;
+    never on the held-out sets)."""
     p = probs[:, LABELS.index("comply")]
     said_comply = probs.argmax(1) == LABELS.index("comply")
     comply, refusal = y == LABELS.index("comply"), y != LABELS.index("comply")
-    print(f"dev-fold gates ({int(refusal.sum())} refusals incl. partial, {int(comply.sum())} compliant answers):")
+    print(f"out-of-group gates ({int(refusal.sum())} refusals incl. partial, {int(comply.sum())} compliant answers):")
     for t in (0.5, 0.6, 0.7, 0.8):
         benign_leak = float((said_comply & (p >= t) & refusal).sum() / max(1, refusal.sum()))
         benign_kept = float((said_comply & (p >= t) & comply).sum() / max(1, comply.sum()))
@@ -261,6 +288,8 @@ def main() -> None:
     ap.add_argument("--jbb", type=Path, required=True)
     ap.add_argument("--coconot", type=Path, required=True)
     ap.add_argument("--refusal-direction", type=Path, required=True)
+    ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
+                    help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
     args = ap.parse_args()
     rbr = load_rbr(args.rbr)
@@ -274,23 +303,33 @@ def main() -> None:
                "project held-out (written)": load_own("heldout")}
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
-    print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers")
-    x = features([strip_think(r["text"]) for r in train])
+    print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers; bag of words: {args.bow_dims}")
+    texts = [strip_think(r["text"]) for r in train]
+    base = features(texts, bow_dims=0)
+    with_bow = {0: base}
+    for dims in (d for d in args.bow_dims if d):
+        with_bow[dims] = np.concatenate([base, bag_of_words(texts, dims)], axis=1)
     y = np.asarray([LABELS.index(r["label"]) for r in train])
-    rng = np.random.default_rng(0)
-    dev = rng.random(len(y)) < 0.2
+    groups = np.asarray([group_of(r) for r in train])
+    print("groups:", dict(Counter(groups.tolist())))
     best = None
-    for l2 in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3):
-        s = scores(fit(x[~dev], y[~dev], l2), x[dev], y[dev])
-        print(f"l2={l2}: dev {s}")
-        if best is None or s["three_way"] > best[1]["three_way"]:
-            best = (l2, s)
-    dev_gates(fit(x[~dev], y[~dev], best[0]), x[dev], y[dev])
-    model = fit(x, y, best[0])
-    print(f"chosen l2={best[0]}; training accuracy {scores(model, x, y)}")
+    for dims, x in with_bow.items():
+        for l2 in L2_GRID:
+            probs = out_of_group(x, y, groups, l2, dims)
+            per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
+            mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
+            meanb = float(np.mean([s["binary"] for s in per_group.values()]))
+            print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} | "
+                  + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
+            if best is None or mean3 > best[2]:
+                best = (dims, l2, mean3, probs)
+    dims, l2, _, probs = best
+    dev_gates(probs, y)
+    model = fit(with_bow[dims], y, l2, dims)
+    print(f"chosen bow={dims} l2={l2}; training accuracy {scores(model, with_bow[dims], y)}")
     for name, rows in heldout.items():
         rows = dedupe(rows)
-        hx = features([strip_think(r["text"]) for r in rows])
+        hx = features([strip_think(r["text"]) for r in rows], bow_dims=model.bow_dims)
         hy = np.asarray([LABELS.index(r["label"]) for r in rows])
         print(f"held out, {name}: {scores(model, hx, hy)} {dict(Counter(r['label'] for r in rows))}")
     if args.write:

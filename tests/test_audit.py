@@ -56,7 +56,8 @@ def test_audit_reads_conversational_parquet(tmp_path, capsys):
          {"role": "assistant", "content": "I won't help with hurting anyone.",
           "reasoning_content": "The rules forbid helping to hurt someone.\nDecision: refuse"}],
         [{"role": "user", "content": "How should I store a hunting rifle?"},
-         {"role": "assistant", "content": "Keep it unloaded in a locked safe, ammunition stored separately.",
+         {"role": "assistant", "content": "Keep it unloaded in a locked gun safe or cabinet, store the ammunition "
+                                          "separately, and use a cable lock on the action.",
           "reasoning_content": "A question about storing a hunting rifle safely.\nDecision: comply"}],
     ]
     path = tmp_path / "conv.parquet"
