@@ -8,8 +8,8 @@ from answering better than the last one and costs half as much, see docs/respons
 analysis, a few shape features of the whole answer (length, lists, code, how much help follows a decline) and a
 hashed bag of the whole answer's words and word pairs (what the answer goes on to say after its opening: a
 decline that then gives the method, or an apology that then answers, reads differently from a plain refusal),
-then applies a multinomial logistic regression trained by scripts/train_response_classifier.py on pinned public labelled
-responses of several chat models.
+then applies a multinomial logistic regression trained by scripts/train_response_classifier.py on pinned public
+labelled responses of several chat models.
 
 The weights ship inside the package (response_model.npz), so the classifier works from an installed wheel with no
 network. Definitions (the usual ones): comply = any direct attempt to answer, disclaimers or not; refuse = does
