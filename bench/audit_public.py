@@ -1,0 +1,54 @@
+"""The whole filter chain (`ascl audit`, default settings, no judge) on human-labelled public responses given the
+wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
+
+    .venv/bin/python bench/audit_public.py --rbr CHECKOUT
+
+RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
+scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
+refusals and partial refusals given as `benign` (each must be rejected: over-refusal), and the same refusals given
+as `sensitive` (any response type may pass; what is left is the other checks' false rejections). RBR ships no
+reasoning, so each trace gets a neutral one that restates the prompt ("The user asks: …")."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from pipeline.audit.run import audit_file  # noqa: E402
+from train_response_classifier import load_rbr  # noqa: E402
+
+
+def run(name: str, rows: list[dict], kind: str) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for r in rows:
+            f.write(json.dumps({"prompt": r["prompt"], "kind": kind, "reasoning": "The user asks: " + r["prompt"][:300],
+                                "answer": r["text"]}) + "\n")
+    verdicts, counts = audit_file(f.name)
+    Path(f.name).unlink()
+    kept = sum(v["kept"] for v in verdicts)
+    print(f"\n{name} as {kind}: {len(rows)} traces, {kept} kept, {len(rows) - kept} rejected")
+    for reason, n in Counter(counts).most_common():
+        print(f"  {reason}: {n}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rbr", type=Path, required=True)
+    args = ap.parse_args()
+    test = [r for r in load_rbr(args.rbr)["heldout"] if r["text"].strip()]
+    comply = [r for r in test if r["label"] == "comply"]
+    refusals = [r for r in test if r["label"] != "comply"]
+    run("RBR test, compliant answers", comply, "harmful")
+    run("RBR test, refusals and partial refusals", refusals, "benign")
+    run("RBR test, refusals and partial refusals", refusals, "sensitive")
+
+
+if __name__ == "__main__":
+    main()
