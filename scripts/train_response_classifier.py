@@ -263,7 +263,7 @@ def scores_of(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"three_way": round(three, 4), "binary": round(binary, 4), "n": int(len(y))}
 
 
-def dev_gates(probs: np.ndarray, y: np.ndarray) -> None:
+def gate_tradeoff(probs: np.ndarray, y: np.ndarray) -> None:
     """Out-of-group: how the refusal gates' P(comply) thresholds trade wrong behaviour let through against good
     answers thrown away, on the training pool's out-of-group predictions (where the recipe defaults are chosen;
     never on the held-out sets)."""
@@ -324,7 +324,7 @@ def main() -> None:
             if best is None or mean3 > best[2]:
                 best = (dims, l2, mean3, probs)
     dims, l2, _, probs = best
-    dev_gates(probs, y)
+    gate_tradeoff(probs, y)
     model = fit(with_bow[dims], y, l2, dims)
     print(f"chosen bow={dims} l2={l2}; training accuracy {scores(model, with_bow[dims], y)}")
     for name, rows in heldout.items():
