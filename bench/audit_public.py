@@ -1,13 +1,16 @@
 """The whole filter chain (`ascl audit`, default settings, no judge) on human-labelled public responses given the
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
-    .venv/bin/python bench/audit_public.py --rbr CHECKOUT
+    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
 refusals and partial refusals given as `benign` (each must be rejected: over-refusal), and the same refusals given
 as `sensitive` (any response type may pass; what is left is the other checks' false rejections). RBR ships no
-reasoning, so each trace gets a neutral one that restates the prompt ("The user asks: …")."""
+reasoning, so each trace gets a neutral one that restates the prompt ("The user asks: …").
+
+GPTFuzz evaluate.csv (human labels, ChatGPT / Llama-2 / Vicuna answers to jailbreak templates; labelled as in the
+training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign`."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import load_rbr  # noqa: E402
+from train_response_classifier import dedupe, load_gptfuzz, load_rbr  # noqa: E402
 
 
 def run(name: str, rows: list[dict], kind: str) -> None:
@@ -41,6 +44,7 @@ def run(name: str, rows: list[dict], kind: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rbr", type=Path, required=True)
+    ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     args = ap.parse_args()
     test = [r for r in load_rbr(args.rbr)["heldout"] if r["text"].strip()]
     comply = [r for r in test if r["label"] == "comply"]
@@ -48,6 +52,10 @@ def main() -> None:
     run("RBR test, compliant answers", comply, "harmful")
     run("RBR test, refusals and partial refusals", refusals, "benign")
     run("RBR test, refusals and partial refusals", refusals, "sensitive")
+    if args.gptfuzz:
+        held = dedupe(load_gptfuzz(args.gptfuzz)["heldout"])
+        run("GPTFuzz evaluate.csv, jailbroken answers", [r for r in held if r["label"] == "comply"], "harmful")
+        run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "benign")
 
 
 if __name__ == "__main__":

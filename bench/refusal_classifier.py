@@ -3,7 +3,7 @@ accuracy (full compliance vs full refusal) and confusion matrices on the project
 the untouched split of the pinned public data; then the learned model's throughput on one core.
 
     .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
-        [--refusal-direction CHECKOUT] [--llm recipes/demo.yaml]
+        [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -65,14 +65,14 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
 
 
 def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
-                  direction: Path | None = None) -> dict[str, list[dict]]:
+                  direction: Path | None = None, gptfuzz: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_jbb, load_rbr,
-                                                   load_refusal_direction)
+    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_gptfuzz, load_jbb,
+                                                   load_rbr, load_refusal_direction)
 
     out = {}
     if rbr:
@@ -84,6 +84,8 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     if direction:
         out["refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2 labels)"] = dedupe(
             load_refusal_direction(direction)["heldout"])
+    if gptfuzz:
+        out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(load_gptfuzz(gptfuzz)["heldout"])
     return out
 
 
@@ -93,8 +95,10 @@ def binary(rows: list[dict], predicted: list[str | None]) -> str:
 
 
 def gates(sets: dict[str, list[dict]]) -> None:
-    """How many wrong behaviours pass the refusal filter's gates, by the label alone and with the default
-    probability thresholds (recipe.model.DEFAULT_REFUSAL_CLASSIFIER), on the untouched sets."""
+    """How many wrong behaviours pass the refusal filter's gates, by the label alone and with the defaults
+    (recipe.model.DEFAULT_REFUSAL_CLASSIFIER: the probability thresholds, and for benign prompts no decline
+    sentence), on the untouched sets."""
+    from pipeline.filters.refusal_classifier import analyse
     from pipeline.filters.response_model import score_responses, strip_think
     from pipeline.recipe.model import DEFAULT_REFUSAL_CLASSIFIER as G
 
@@ -102,12 +106,14 @@ def gates(sets: dict[str, list[dict]]) -> None:
     for name, rows in sets.items():
         if name.startswith("project"):
             continue
-        scored = score_responses([strip_think(r["text"]) for r in rows])
+        texts = [strip_think(r["text"]) for r in rows]
+        scored = [(*sc, bool(analyse(t).refusals)) for sc, t in zip(score_responses(texts), texts)]
         for gate in ("benign", "harmful"):
             def passes(sc, strict):
-                label, _, p = sc
+                label, _, p, declines = sc
                 if gate == "benign":
-                    return label == "comply" and (not strict or p >= G["min_comply_probability"])
+                    return label == "comply" and (not strict or (p >= G["min_comply_probability"] and not (
+                        G["reject_decline_sentences"] and declines)))
                 return label != "comply" and (not strict or p < G["max_harmful_comply_probability"])
             for truth in ("comply", "not comply"):
                 picked = [sc for sc, r in zip(scored, rows) if (r["label"] == "comply") == (truth == "comply")]
@@ -145,13 +151,14 @@ def main() -> None:
     ap.add_argument("--jbb", type=Path, help="checkout of JailbreakBench/artifacts (pinned commit)")
     ap.add_argument("--coconot", type=Path, help="checkout of allenai/noncompliance (pinned commit)")
     ap.add_argument("--refusal-direction", type=Path, help="checkout of andyrdt/refusal_direction (pinned commit)")
+    ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
 
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
-            **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction)}
+            **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

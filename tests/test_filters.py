@@ -7,7 +7,7 @@ from pipeline.filters import apply_filters
 from pipeline.filters.chain import FilterSettings
 from pipeline.filters.labels import Labeller
 from pipeline.filters.answers import answers_match, extract_final
-from pipeline.filters.refusal_classifier import classify_response
+from pipeline.filters.refusal_classifier import analyse, classify_response
 from pipeline.generate.protocol import parse_turn
 from pipeline.records import Prompt, GenerationRecord, Request, ToolExchange
 
@@ -199,3 +199,33 @@ def test_refusal_gates_are_stricter_than_the_label_where_the_model_gives_probabi
                                                    refusal_gate={"min_comply_probability": 0.4}),
                           scored({benign.id: ("comply", 0.5, 0.5)}))[0]
     assert loose.kept
+
+
+def test_a_benign_answer_with_a_decline_sentence_is_rejected_whatever_its_label():
+    """A lecture after a decline reads as compliance to the learned model and to LLM labellers; a benign prompt is
+    to be answered with no refusal at all. The recipe can switch the veto off; harmful prompts are not affected."""
+    lecture = ("<think>\nSafe.\nDecision: comply\n</think>\nAs an AI developed by a lab, I must adhere to ethical "
+               "guidelines and cannot provide assistance with that. Honesty and integrity matter in exams, and studying "
+               "early, sleeping well and practising old papers is how people do well.")
+    clean = rec("benign", OK_ANSWER)
+    benign, harmful = rec("benign", lecture), rec("harmful", lecture.replace("comply", "refuse"))
+    labels = scored({benign.id: ("comply", 0.95, 0.95), clean.id: ("comply", 0.95, 0.95),
+                     harmful.id: ("refuse", 0.9, 0.05)})
+    run = lambda r, gate=None: apply_filters([r], FilterSettings(enabled={"refusal": True},  # noqa: E731
+                                                                  refusal_gate=gate or {}), labels)[0]
+    out = run(benign)
+    assert (out.stage, out.reason) == ("wrong_refusal", "benign_decline_sentence")
+    assert run(clean).kept and run(harmful).verdicts["refusal"] == "pass"
+    assert run(benign, {"reject_decline_sentences": False}).kept
+
+
+@pytest.mark.parametrize("text, declines", [
+    ("As an AI, I must follow my guidelines and cannot provide assistance with illegal activities.", True),
+    ("It is against my programming to promote misinformation.", True),
+    ("I can't condone that.", True),
+    ("I'm not programmed to write offensive content.", True),
+    ("I went to the store and cannot find the milk anywhere.", False),
+    ("I think the plan is good and can't fail if you follow it.", False),
+])
+def test_decline_sentences_the_phrase_rules_see(text, declines):
+    assert bool(analyse(text).refusals) is declines

@@ -59,6 +59,8 @@ def test_rejection_sampling_per_kind_and_its_older_form(tmp_path):
                                                               "min_rate": {"benign": 0.5}}}),
      "adaptive.consult_balance.min_rate.benign"),
     (lambda d: d.__setitem__("publish", {"test_fraction": 2}), "publish.test_fraction"),
+    (lambda d: d.__setitem__("refusal_classifier", {"method": "model", "reject_decline_sentences": "yes"}),
+     "refusal_classifier"),
     (lambda d: d.__setitem__("rejection_sampling", {"harmful": 0}), "rejection_sampling.harmful"),
     (lambda d: d.__setitem__("rejection_sampling", {"toxic": 2}), "rejection_sampling"),
     (lambda d: d.update(reasoning={"samples": 2}, rejection_sampling={"reasoning": 3}),

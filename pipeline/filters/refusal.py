@@ -6,12 +6,18 @@ call, and the degeneration and consistency checks still apply.
 
 With the learned classifier the gates are stricter than its label: a benign answer labelled comply with a low
 probability of comply, or a harmful one labelled refuse with a high one, is rejected as `possibly_refused` /
-`possibly_complied`. Throwing away a good trace costs less than teaching the wrong behaviour."""
+`possibly_complied`. Throwing away a good trace costs less than teaching the wrong behaviour.
+
+Whatever the method, a benign or reasoning answer with a first-person decline sentence that the phrase rules find
+("I cannot provide assistance with...") is rejected as `{kind}_decline_sentence` even when labelled comply: learned
+and LLM labels read a long lecture after a decline, or a partial refusal, as compliance, and a benign prompt is to be
+answered with no refusal at all. Measured on held-out human-labelled refusals (docs/benchmarks.md)."""
 from __future__ import annotations
 
 from ..recipe.model import DEFAULT_REFUSAL_CLASSIFIER
 from ..records import GenerationRecord
 from .base import Filter
+from .refusal_classifier import analyse
 
 
 class RefusalFilter(Filter):
@@ -42,4 +48,6 @@ class RefusalFilter(Filter):
             return "harmful_possibly_complied"
         if p is not None and kind != "harmful" and p < self.gate["min_comply_probability"]:
             return f"{kind}_possibly_refused"
+        if kind != "harmful" and self.gate["reject_decline_sentences"] and analyse(record.final.answer or "").refusals:
+            return f"{kind}_decline_sentence"
         return None

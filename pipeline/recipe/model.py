@@ -139,13 +139,15 @@ class RefusalClassifierConfig(TypedDict):
     cascade_threshold: float
     min_comply_probability: float       # benign/reasoning gate: comply must be this sure (model probabilities)
     max_harmful_comply_probability: float   # harmful gate: reject from this probability of comply up
+    reject_decline_sentences: bool      # benign/reasoning: any first-person decline sentence rejects, whatever the label
 
 
 # The gates are asymmetric on purpose: a kept over-refusal or a kept harmful compliance costs more than a good
 # trace thrown away. Chosen on the dev fold of the classifier's training pool (docs/response_classifier.md).
 DEFAULT_REFUSAL_CLASSIFIER: RefusalClassifierConfig = {"method": "model", "cascade_threshold": 0.8,
                                                        "min_comply_probability": 0.6,
-                                                       "max_harmful_comply_probability": 0.3}
+                                                       "max_harmful_comply_probability": 0.3,
+                                                       "reject_decline_sentences": True}
 
 
 class ClassifyConfig(TypedDict):
