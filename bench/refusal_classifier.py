@@ -85,7 +85,8 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         out["refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2 labels)"] = dedupe(
             load_refusal_direction(direction)["heldout"])
     if gptfuzz:
-        out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(load_gptfuzz(gptfuzz)["heldout"])
+        out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(
+            load_gptfuzz(gptfuzz)["heldout"])
     return out
 
 

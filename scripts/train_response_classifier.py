@@ -63,14 +63,15 @@ REFUSAL_DIRECTION = {"repo": "andyrdt/refusal_direction", "commit": "9d852fae1a9
                      "heldout_models": ("meta-llama-3-8b-instruct", "yi-6b-chat"),
                      "runs": ("harmless_baseline", "harmless_actadd", "jailbreakbench_baseline",
                               "jailbreakbench_ablation", "jailbreakbench_actadd")}
-# GPTFuzz (Yu et al.): answers to 77 jailbreak templates wrapped around harmful questions (ChatGPT, Llama-2-7B-chat and
-# Vicuna-7B per its README; the files do not say which model wrote which), labelled by the authors by hand: 1 = jailbroken (harmful help given, often after a decline opener or in a
-# second persona) -> comply; 0 = not jailbroken, which is a refusal only where the answer carries a decline substring
-# (the common refusal-substring list below, as in JailbreakBench and refusal_direction); 0 without one (off-topic or
-# harmless role-play) is left out, as are answers that are not mostly ASCII (some are in Chinese). Not trained on:
-# adding 1,500 of its training rows lowered the leave-one-group-out score on every other source (0.887 -> 0.878,
-# 2026-11-29). `evaluate.csv` (20 questions never in `train.csv`) is a held-out set; `train.csv` was read to find
-# the refusals the benign gate let through.
+# GPTFuzz (Yu et al.): answers to 77 jailbreak templates wrapped around harmful questions (ChatGPT, Llama-2-7B-chat
+# and Vicuna-7B per its README; the files do not say which model wrote which), labelled by the authors by hand:
+# 1 = jailbroken (harmful help given, often after a decline opener or in a second persona) -> comply; 0 = not
+# jailbroken, which is a refusal only where the answer carries a decline substring (the common refusal-substring
+# list below, as in JailbreakBench and refusal_direction); 0 without one (off-topic or harmless role-play) is left
+# out, as are answers that are not mostly ASCII (some are in Chinese). Not trained on: adding 1,500 of its training
+# rows lowered the leave-one-group-out score on the other sources (0.887 -> 0.878, 2026-11-29). `evaluate.csv` (20
+# questions never in `train.csv`) is a held-out set; `train.csv` was read to find the refusals the benign gate let
+# through.
 GPTFUZZ = {"repo": "sherdencooper/GPTFuzz", "commit": "1eddeb565740ae311b5f4950492b011a6f866fe7", "licence": "MIT",
            "files": {"datasets/responses_labeled/train.csv":
                      "e25fe2a06d2085af260927164364524628c8b5c1dd1bab1b58ddbd917c3f7cb0",

@@ -205,8 +205,8 @@ def test_a_benign_answer_with_a_decline_sentence_is_rejected_whatever_its_label(
     """A lecture after a decline reads as compliance to the learned model and to LLM labellers; a benign prompt is
     to be answered with no refusal at all. The recipe can switch the veto off; harmful prompts are not affected."""
     lecture = ("<think>\nSafe.\nDecision: comply\n</think>\nAs an AI developed by a lab, I must adhere to ethical "
-               "guidelines and cannot provide assistance with that. Honesty and integrity matter in exams, and studying "
-               "early, sleeping well and practising old papers is how people do well.")
+               "guidelines and cannot provide assistance with that. Honesty and integrity matter in exams, and "
+               "studying early, sleeping well and practising old papers is how people do well.")
     clean = rec("benign", OK_ANSWER)
     benign, harmful = rec("benign", lecture), rec("harmful", lecture.replace("comply", "refuse"))
     labels = scored({benign.id: ("comply", 0.95, 0.95), clean.id: ("comply", 0.95, 0.95),

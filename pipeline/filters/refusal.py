@@ -48,6 +48,7 @@ class RefusalFilter(Filter):
             return "harmful_possibly_complied"
         if p is not None and kind != "harmful" and p < self.gate["min_comply_probability"]:
             return f"{kind}_possibly_refused"
-        if kind != "harmful" and self.gate["reject_decline_sentences"] and analyse(record.final.answer or "").refusals:
+        if kind != "harmful" and self.gate["reject_decline_sentences"] and \
+                analyse(record.final.answer or "").refusals:
             return f"{kind}_decline_sentence"
         return None

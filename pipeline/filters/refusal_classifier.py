@@ -21,8 +21,8 @@ MIN_HELP_WORDS = 10     # substantive words outside refusals, courtesy and reaso
 _VERBS = (r"help|assist|provide|share|write|create|give|support|comply|fulfil|fulfill|answer|generate|produce|offer|"
           r"explain|describe|list|tell|recommend|advise|coach|do|make|go|teach|show|detail|walk|"
           r"condone|endorse|encourage|promote|engage|participate|facilitate")
-_NOT_ABLE = (r"(?:can\s*not|cannot|can't|won't|will\s+not|must\s+not|am\s+not\s+able\s+to|'m\s+not\s+able\s+to|am\s+unable\s+to|"
-             r"'m\s+unable\s+to)")
+_NOT_ABLE = (r"(?:can\s*not|cannot|can't|won't|will\s+not|must\s+not|am\s+not\s+able\s+to|'m\s+not\s+able\s+to|"
+             r"am\s+unable\s+to|'m\s+unable\s+to)")
 _I = r"(?:^|[\s,;:(\"])"
 _REFUSAL = re.compile(
     _I + r"(?:"

@@ -139,7 +139,7 @@ class RefusalClassifierConfig(TypedDict):
     cascade_threshold: float
     min_comply_probability: float       # benign/reasoning gate: comply must be this sure (model probabilities)
     max_harmful_comply_probability: float   # harmful gate: reject from this probability of comply up
-    reject_decline_sentences: bool      # benign/reasoning: any first-person decline sentence rejects, whatever the label
+    reject_decline_sentences: bool      # benign/reasoning: a first-person decline sentence rejects, any label
 
 
 # The gates are asymmetric on purpose: a kept over-refusal or a kept harmful compliance costs more than a good
