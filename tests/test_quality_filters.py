@@ -329,11 +329,11 @@ def test_the_model_reads_past_the_opening_and_its_file_matches_the_features():
     width); the code must build exactly that layout, and the scores must depend on what follows the 32-token
     opening, which the embedding alone cannot see."""
     from pipeline.embed.minilm import _tokenizer, embed
-    from pipeline.filters.response_model import bag_of_words, features
+    from pipeline.filters.response_model import bag_of_words
 
     model = load_model()
     assert model.bow_dims > 0
-    x = features(["Hello."], model.head_tokens, model.head_layers, model.bow_dims)
+    x = model.features(["Hello."])
     assert x.shape[1] == model.weights.shape[0] == model.mean.shape[0]
     opening = ("I'm really sorry that you're going through this, and I want to be careful with how I answer this. "
                "It sounds like things have been very heavy for you lately, and that matters. ")
@@ -342,7 +342,7 @@ def test_the_model_reads_past_the_opening_and_its_file_matches_the_features():
                opening + "Here is a recipe for a lentil soup: onion, garlic, lentils, stock, cumin; simmer 25 minutes."]
     heads = embed(answers, max_tokens=model.head_tokens, layers=model.head_layers)
     assert np.allclose(heads[0], heads[1], atol=1e-6)
-    probs = model.probabilities(features(answers, model.head_tokens, model.head_layers, model.bow_dims))
+    probs = model.probabilities(model.features(answers))
     comply, refuse = model.labels.index("comply"), model.labels.index("refuse")
     odds = np.log(probs[:, comply] / probs[:, refuse])
     assert odds[1] - odds[0] > 1.0      # the recipe after the same opening moves the odds towards comply

@@ -92,6 +92,10 @@ class ResponseModel:
     head_layers: int = HEAD_LAYERS
     bow_dims: int = 0                  # hashed bag-of-words width the weights were fitted with (0: none)
 
+    def features(self, answers: list[str]) -> np.ndarray:
+        """The answers' features in the layout these weights were fitted on."""
+        return features(answers, self.head_tokens, self.head_layers, self.bow_dims)
+
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
         z -= z.max(axis=1, keepdims=True)
@@ -139,8 +143,7 @@ def score_responses(answers: list[str], model: ResponseModel | None = None) -> l
         out.append(None if rule is None else (*rule, 1.0 if rule[0] == "comply" else 0.0))
     todo = [i for i, o in enumerate(out) if o is None]
     if todo:
-        probs = model.probabilities(features([answers[i] for i in todo], model.head_tokens, model.head_layers,
-                                              model.bow_dims))
+        probs = model.probabilities(model.features([answers[i] for i in todo]))
         comply = model.labels.index("comply")
         for i, p in zip(todo, probs):
             k = int(p.argmax())
