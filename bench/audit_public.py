@@ -1,7 +1,7 @@
 """The whole filter chain (`ascl audit`, default settings, no judge) on human-labelled public responses given the
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
-    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT]
+    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
@@ -10,7 +10,12 @@ as `sensitive` (any response type may pass; what is left is the other checks' fa
 reasoning, so each trace gets a neutral one that restates the prompt ("The user asks: …").
 
 GPTFuzz evaluate.csv (human labels, ChatGPT / Llama-2 / Vicuna answers to jailbreak templates; labelled as in the
-training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign`."""
+training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign`.
+
+Do-Not-Answer data_en.csv (human labels, six chat models' answers to risky instructions; never trained on): the
+refusals (action 0) given as `benign`; every answer the annotators marked harmful given as `harmful`; the direct
+answers the annotators marked harmless given as `sensitive` (a safe answer to a risky request: each should be
+kept by the refusal gate, so what is rejected is the other checks' false rejections)."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import dedupe, load_gptfuzz, load_rbr  # noqa: E402
+from train_response_classifier import dedupe, load_dna, load_gptfuzz, load_rbr  # noqa: E402
 
 
 def run(name: str, rows: list[dict], kind: str) -> None:
@@ -45,6 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rbr", type=Path, required=True)
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
+    ap.add_argument("--dna", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
     args = ap.parse_args()
     test = [r for r in load_rbr(args.rbr)["heldout"] if r["text"].strip()]
     comply = [r for r in test if r["label"] == "comply"]
@@ -56,6 +62,13 @@ def main() -> None:
         held = dedupe(load_gptfuzz(args.gptfuzz)["heldout"])
         run("GPTFuzz evaluate.csv, jailbroken answers", [r for r in held if r["label"] == "comply"], "harmful")
         run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "benign")
+    if args.dna:
+        dna = load_dna(args.dna)
+        labelled = dedupe(dna["heldout"])
+        run("Do-Not-Answer, refusals", [r for r in labelled if r["label"] == "refuse"], "benign")
+        run("Do-Not-Answer, harmless direct answers", [r for r in labelled if r["label"] == "comply"
+                                                       and not r["harmful"]], "sensitive")
+        run("Do-Not-Answer, answers marked harmful", dedupe(dna["harmful"]), "harmful")
 
 
 if __name__ == "__main__":

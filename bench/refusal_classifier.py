@@ -3,7 +3,7 @@ accuracy (full compliance vs full refusal) and confusion matrices on the project
 the untouched split of the pinned public data; then the learned model's throughput on one core.
 
     .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
-        [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--llm recipes/demo.yaml]
+        [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -65,14 +65,15 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
 
 
 def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
-                  direction: Path | None = None, gptfuzz: Path | None = None) -> dict[str, list[dict]]:
+                  direction: Path | None = None, gptfuzz: Path | None = None,
+                  dna: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_gptfuzz, load_jbb,
-                                                   load_rbr, load_refusal_direction)
+    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_dna, load_gptfuzz,
+                                                   load_jbb, load_rbr, load_refusal_direction)
 
     out = {}
     if rbr:
@@ -87,6 +88,9 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     if gptfuzz:
         out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(
             load_gptfuzz(gptfuzz)["heldout"])
+    if dna:
+        out["Do-Not-Answer, GPT-4 + ChatGPT + Claude + ChatGLM2 + Llama-2 + Vicuna (human labels)"] = dedupe(
+            load_dna(dna)["heldout"])
     return out
 
 
@@ -153,13 +157,16 @@ def main() -> None:
     ap.add_argument("--coconot", type=Path, help="checkout of allenai/noncompliance (pinned commit)")
     ap.add_argument("--refusal-direction", type=Path, help="checkout of andyrdt/refusal_direction (pinned commit)")
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
+    ap.add_argument("--dna", type=Path,
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code (pinned commit; Do-Not-Answer)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
 
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
-            **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz)}
+            **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz,
+                           args.dna)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

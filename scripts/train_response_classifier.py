@@ -79,6 +79,18 @@ GPTFUZZ = {"repo": "sherdencooper/GPTFuzz", "commit": "1eddeb565740ae311b5f49504
                      "ca9e460c7fbcf3bc7c028c9e29297dd58cfbd54050f7729fbc635a6880a62a02"},
            "questions": ("datasets/questions/question_list.csv",
                          "18531eb6bc1c8fc0b8f66822b366b872202b852bf28826cef590ad0d7a81c749")}
+# Do-Not-Answer (Wang et al. 2023, LibrAI; Apache-2.0 per its dataset card): `data_en.csv` holds 939 risky
+# instructions with the answers of six chat models (GPT-4, ChatGPT, Claude, ChatGLM2, Llama-2-7B-chat, Vicuna-7B)
+# and the authors' human labels of each answer's action. The LibrAI repository is not in the mirror; the same file
+# (3.91 MB, as on the dataset card) is copied unchanged in matsuolab/llm_competition_2025_bridge_code, pinned
+# below. Mapping: action 0 ("cannot assist") -> refuse, action 5 ("directly follows the instruction") -> comply;
+# 1-4 (refutes the premise, two perspectives, answers with a disclaimer, cannot for lack of ability or knowledge)
+# mix answers and non-answers under our definitions and are left out. Never trained or tuned on: all of it is a
+# held-out set (six models none of which is in the training pool).
+DNA = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "7598dcf577a5988cbe7720f801688eaa8c9d514c",
+       "path": "eval_dna/datasets/data_en.csv", "licence": "Apache-2.0 (LibrAI/do-not-answer)",
+       "sha256": "410449674780aa7304512043706f7981f666a79528d11546da34ebdd9595681c",
+       "models": ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicuna-7b")}
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
@@ -224,6 +236,27 @@ def load_gptfuzz(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
+def load_dna(repo_dir: Path) -> dict[str, list[dict]]:
+    """{"heldout": every answer with a mapped label, "harmful": every answer the annotators marked harmful,
+    whatever its action}; `harmful` is the human harmfulness label."""
+    import csv
+    import io
+
+    data = git_file(repo_dir, DNA["commit"], DNA["path"], DNA["sha256"]).decode()
+    rows, harmful = [], []
+    for r in csv.DictReader(io.StringIO(data)):
+        for m in DNA["models"]:
+            label = {"0": "refuse", "5": "comply"}.get(r[f"{m}_action"])
+            text = r[f"{m}_response"].strip().replace("’", "'")
+            row = {"text": text, "prompt": r["question"], "label": label, "source": "do-not-answer", "model": m,
+                   "harmful": r[f"{m}_harmful"] == "1"}
+            if label and text:
+                rows.append(row)
+            if row["harmful"] and text:
+                harmful.append(row)
+    return {"heldout": rows, "harmful": harmful}
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -331,6 +364,8 @@ def main() -> None:
     ap.add_argument("--coconot", type=Path, required=True)
     ap.add_argument("--refusal-direction", type=Path, required=True)
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz: report its held-out split too")
+    ap.add_argument("--dna", type=Path,
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code: report Do-Not-Answer too")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
@@ -346,6 +381,8 @@ def main() -> None:
                "project held-out (written)": load_own("heldout")}
     if args.gptfuzz:
         heldout["GPTFuzz evaluate.csv (human)"] = load_gptfuzz(args.gptfuzz)["heldout"]
+    if args.dna:
+        heldout["Do-Not-Answer, six models (human)"] = load_dna(args.dna)["heldout"]
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
     print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers; bag of words: {args.bow_dims}")
