@@ -31,7 +31,7 @@ from .publish.lock import input_hashes, lock_data
 from .publish.manifest import MANIFEST
 from .publish.rows import ROW_SCHEMA, BuildContext, training_row
 from .publish.shards import plan_shards
-from .publish.writer import Publication, clear_stale, publish_atomically
+from .publish.writer import Publication, clear_stale, publish_atomically, write_unpublished
 from .report.figures import CAPTIONS as FIGURE_CAPTIONS, figure_data, render as render_figures
 from .util.locks import BuildLock, check_writable
 from .generate.pool import api_key
@@ -60,6 +60,20 @@ class BuildExists(Exception):
 
 class BuildError(Exception):
     pass
+
+
+class NothingKept(BuildError):
+    """Every trace was rejected. A build that kept nothing is not finished (its card would describe an empty
+    dataset), so nothing is published; the rejects are kept in `folder` (publish.writer.write_unpublished)."""
+
+    def __init__(self, funnel: Funnel, folder: Path):
+        rejected = sorted(((s, n) for s, n in funnel.stages.items() if s != "final" and n), key=lambda kv: -kv[1])
+        super().__init__(
+            f"the build kept no rows ({funnel.requests} traces; " + ", ".join(f"{s} {n}" for s, n in rejected)
+            + f"); nothing was published. Every trace and why it was rejected: {folder}/rejects/rejects.parquet "
+              f"(`ascl report {folder}` renders them). Change the recipe (teacher, sources, filters) and run it "
+              "again.")
+        self.funnel, self.folder = funnel, folder
 
 
 @dataclass
@@ -201,14 +215,17 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
                           resampling=rs.summary())
     if errs := funnel.check():
         raise BuildError("funnel does not add up: " + "; ".join(errs))
-    _refuse_to_finish(funnel)
+    teacher = _teacher_info(records, recipe, revision)
+    generation = totals.summary()
+    lock = lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs)
+    if funnel.stages.get("final", 0) == 0:
+        folder = write_unpublished(build_dir, outcomes, lock, {"funnel": funnel.to_dict(), "generation": generation})
+        raise NothingKept(funnel, folder)
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
     rows = [training_row(o, ctx) for o in outcomes if o.kept]
     _validate_rows(rows)
     plan = plan_shards(rows, ROW_SCHEMA, recipe.publish)
-    teacher = _teacher_info(records, recipe, revision)
-    generation = totals.summary()
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
                "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples),
@@ -225,7 +242,7 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
         figures={n: FIGURE_CAPTIONS[n] for n in sorted(figures)})
     publish_atomically(build_dir, Publication(
         plan=plan, card=card, outcomes=outcomes, figures=figures,
-        lock=lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs),
+        lock=lock,
         metrics={"funnel": funnel.to_dict(), "generation": generation, "quality": quality,
                  "figures": figures_data}))
     return BuildResult(build_dir=build_dir, funnel=funnel, generation=totals, cost=quality["cost"])
@@ -256,16 +273,6 @@ def _check_failures(records: list, recipe: Recipe) -> None:
                          f"= {recipe.max_failed_fraction:g}); nothing was published. Most frequent errors: "
                          + "; ".join(f"{n}x {reason[:200]}" for reason, n in errors.most_common(3))
                          + ". Fix the cause and run the build again: only the failed requests are asked again.")
-
-
-def _refuse_to_finish(funnel: Funnel) -> None:
-    """A build that kept nothing is not finished either: its card would describe an empty dataset."""
-    requests = funnel.requests
-    if funnel.stages.get("final", 0) == 0:
-        rejected = sorted(((s, n) for s, n in funnel.stages.items() if s != "final" and n), key=lambda kv: -kv[1])
-        raise BuildError(f"the build kept no rows ({requests} traces; " + ", ".join(f"{s} {n}" for s, n in rejected)
-                         + "); nothing was published. The card would describe an empty dataset: change the recipe "
-                           "(teacher, sources, filters) and run it again.")
 
 
 def filter_settings(recipe: Recipe) -> FilterSettings:

@@ -8,6 +8,7 @@ import sys
 import time
 
 EXIT_BAD_INPUT = 2
+EXIT_NOTHING_KEPT = 3   # the build ran and its filters rejected every trace: nothing published, rejects kept
 
 
 def _print_errors(path: str, errors: list[tuple[str, str]]) -> None:
@@ -35,7 +36,7 @@ def cmd_build(args) -> int:
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
         return EXIT_BAD_INPUT
-    from .build import BuildError, BuildExists, build, generation_cache_dir
+    from .build import BuildError, BuildExists, NothingKept, build, generation_cache_dir
     from .funnel import funnel_table
     from .generate.runner import TeacherUnavailable
     from .util.locks import BuildBusy, OutputNotWritable
@@ -55,6 +56,10 @@ def cmd_build(args) -> int:
     except BuildBusy as e:
         print(f"build not started: {e}", file=sys.stderr)
         return 1
+    except NothingKept as e:
+        print(funnel_table(e.funnel), file=sys.stderr)
+        print(f"build failed: {e}", file=sys.stderr)
+        return EXIT_NOTHING_KEPT
     except (BuildError, TeacherUnavailable) as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
@@ -109,14 +114,18 @@ def cmd_verify(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """An HTML report of a finished build; a folder that is not one is bad input (exit 2)."""
+    """An HTML report of a finished build, or of the rejects a build that kept nothing left in
+    `<build id>.unpublished/`; any other folder is bad input (exit 2)."""
     from pathlib import Path
 
     from .report.html import write_report
 
     d = Path(args.build)
-    if not (d / "manifest.json").is_file():
-        print(f"error: {d} is not a finished build (no manifest.json)", file=sys.stderr)
+    unpublished = d.name.endswith(".unpublished") and (d / "metrics.json").is_file() \
+        and (d / "rejects" / "rejects.parquet").is_file()
+    if not (d / "manifest.json").is_file() and not unpublished:
+        print(f"error: {d} is not a finished build (no manifest.json) nor the rejects of one that kept nothing",
+              file=sys.stderr)
         return 2
     path = write_report(d, args.output, kept_per_cell=args.kept, rejects_per_reason=args.rejects)
     print(f"report: {path}")

@@ -69,9 +69,32 @@ def test_a_build_that_keeps_nothing_fails_and_publishes_nothing(tmp_path):
     data = yaml.safe_load(path.read_text())
     data["sources"] = [data["sources"][0]]        # harmful prompts only: every compliant trace is rejected
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(BuildError, match="kept no rows"):
+    with pytest.raises(BuildError, match="kept no rows") as e:
         build(path, pool=complier, progress=False)
     assert builds(tmp_path / "out") == []
+    # Nothing is published, but nothing is lost: every trace with its reason, the funnel and the lock are kept
+    # beside the build, where verify and push refuse them and `ascl report` renders them.
+    folder = e.value.folder
+    assert folder.name.endswith(".unpublished") and str(folder) in str(e.value)
+    rejects = pq.read_table(folder / "rejects" / "rejects.parquet").to_pylist()
+    funnel = json.loads((folder / "metrics.json").read_text())["funnel"]
+    assert len(rejects) == funnel["requests"] > 0 and funnel["stages"]["final"] == 0
+    assert {r["stage"] for r in rejects} == {"wrong_refusal"} and all(r["reason"] for r in rejects)
+    assert "Sure, here is how." in rejects[0]["record"]
+    assert verify_build(folder) != []   # (tests/test_report.py opens its report in a browser)
+    # The command line tells this outcome apart from a failure (exit 3, with the funnel); a rerun comes from the
+    # cache and ends the same way.
+    assert main(["build", str(path), "--no-progress"]) == 3
+    assert builds(tmp_path / "out") == [] and folder.is_dir()
+
+
+def test_a_finished_build_removes_the_rejects_an_empty_run_of_it_left(tmp_path, pool):
+    path = make_recipe(tmp_path)
+    res = build(path, pool=pool, progress=False)
+    leftover = res.build_dir.parent / f"{res.build_dir.name}.unpublished"
+    (leftover / "rejects").mkdir(parents=True)
+    build(path, pool=pool, force=True, progress=False)
+    assert not leftover.exists() and verify_build(res.build_dir) == []
 
 
 def test_an_endpoint_that_rejects_everything_fails_the_build_and_a_rerun_retries(tmp_path, capsys):

@@ -9,7 +9,10 @@ import sys
 
 import pytest
 
-from helpers import judged_openai_build
+import yaml
+
+from helpers import ScriptedPool, ScriptedTeacher, judged_openai_build, make_recipe
+from pipeline.build import NothingKept, build
 from pipeline.publish.verify import verify_build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -87,3 +90,28 @@ def test_report_of_a_folder_that_is_not_a_build_is_bad_input(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pipeline.cli", "report", str(tmp_path)], capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 2 and "not a finished build" in run.stderr
+
+
+def test_report_of_a_build_that_kept_nothing_in_a_headless_browser(tmp_path):
+    """A build whose filters reject every trace publishes nothing; its rejects still render, reasons and teacher
+    output included, so the user can read why."""
+    complier = ScriptedPool(n=1, factory=lambda: ScriptedTeacher(
+        reply=lambda msgs: "<think>\nThe user asks this; fine [general.1].\nDecision: comply\n</think>\nSure, here "
+                           "is how."))
+    path = make_recipe(tmp_path, modes=["explicit"])
+    data = yaml.safe_load(path.read_text())
+    data["sources"] = [data["sources"][0]]        # harmful prompts only: every compliant trace is rejected
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(NothingKept) as e:
+        build(path, pool=complier, progress=False)
+    out = tmp_path / "report.html"
+    run = subprocess.run([sys.executable, "-m", "pipeline.cli", "report", str(e.value.folder), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    dom = _chromium("--dump-dom", out.as_uri()).stdout
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    assert 'data-ready="yes"' in body and 'data-broken-rule-links="0"' in body
+    assert "Not published" in dom and "0 of 4 traces kept" in dom
+    assert len(re.findall(r'<article class="trace rejected"', dom)) == 2      # two per reason, one reason
+    assert "rejected: wrong_refusal: harmful_complied (4)" in dom and "Sure, here is how." in dom
+    assert not re.findall(r'<article class="trace kept"', dom)

@@ -50,33 +50,64 @@ def publish_atomically(build_dir: Path, pub: Publication) -> None:
         os.replace(build_dir, old)
     os.replace(staging, build_dir)
     shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(unpublished_dir(build_dir), ignore_errors=True)   # an earlier run of this build kept nothing
 
 
 def clear_stale(build_dir: Path) -> None:
     """Remove staging or swapped-out folders a killed run left beside the build, and an unfinished build folder
     (one without a manifest, from a crash in an older version that published in place)."""
-    for p in build_dir.parent.glob(f".{build_dir.name}.*-*"):
+    for p in [*build_dir.parent.glob(f".{build_dir.name}.*-*"),
+              *build_dir.parent.glob(f".{unpublished_dir(build_dir).name}.*-*")]:
         shutil.rmtree(p, ignore_errors=True)
     if build_dir.is_dir() and not (build_dir / MANIFEST).exists():
         shutil.rmtree(build_dir, ignore_errors=True)
 
 
-def publish(build_dir: Path, pub: Publication) -> list[Path]:
-    files = [p for split, plan in pub.plan.items()
-             for p in write_shards(plan.table, build_dir / "data", plan.shards, split)]
+def unpublished_dir(build_dir: Path) -> Path:
+    """Where a build that kept nothing leaves its rejects (beside the build folder, never a build itself)."""
+    return build_dir.parent / f"{build_dir.name}.unpublished"
+
+
+def write_unpublished(build_dir: Path, outcomes: list[Trace], lock: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """A build that kept no row publishes nothing, but what it rejected and why must not be lost: write the rejects
+    and provenance tables, the funnel and the lock (no rows, no card, no manifest, so `verify` and `push` refuse it)
+    into `<build id>.unpublished/`, staged and renamed into place. `ascl report` renders it; the next finished
+    build of the same id removes it."""
+    folder = unpublished_dir(build_dir)
+    staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    _write_traces(staging, outcomes)
+    write_text(staging / "recipe.lock.yaml", yaml.safe_dump(lock, sort_keys=False, allow_unicode=True))
+    write_text(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _write_traces(build_dir: Path, outcomes: list[Trace]) -> list[Path]:
+    """The rejects table (each rejected trace with its stage, reason and whole teacher record) and the provenance
+    table (every trace's full teacher context)."""
     rej = [{"id": o.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
             "stage": o.stage, "reason": o.reason, "duplicate_of": o.duplicate_of, "cluster": o.cluster,
             "judge": canonical_json(verdict) if (verdict := o.judge or o.judge_failure) is not None else None,
             "record": canonical_json(o.record.to_dict())}
-           for o in sorted(pub.outcomes, key=lambda o: o.id) if not o.kept]
-    files.append(write_table(build_dir / "rejects" / "rejects.parquet",
-                             pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)))
+           for o in sorted(outcomes, key=lambda o: o.id) if not o.kept]
     provenance = [{"id": o.record.id, "mode": o.record.request.mode, "prompt_kind": o.record.request.prompt.kind,
                    "kept": o.kept, "teacher_messages": canonical_json(o.record.teacher_messages),
                    "engine": canonical_json(o.record.engine)}
-                  for o in sorted(pub.outcomes, key=lambda o: o.record.id)]
-    files.append(write_table(build_dir / "provenance" / "teacher_context.parquet",
-                             pa.Table.from_pylist(provenance, schema=PROVENANCE_SCHEMA)))
+                  for o in sorted(outcomes, key=lambda o: o.record.id)]
+    return [write_table(build_dir / "rejects" / "rejects.parquet", pa.Table.from_pylist(rej, schema=REJECT_SCHEMA)),
+            write_table(build_dir / "provenance" / "teacher_context.parquet",
+                        pa.Table.from_pylist(provenance, schema=PROVENANCE_SCHEMA))]
+
+
+def publish(build_dir: Path, pub: Publication) -> list[Path]:
+    files = [p for split, plan in pub.plan.items()
+             for p in write_shards(plan.table, build_dir / "data", plan.shards, split)]
+    files += _write_traces(build_dir, pub.outcomes)
     for name, text in (("README.md", pub.card),
                        ("recipe.lock.yaml", yaml.safe_dump(pub.lock, sort_keys=False, allow_unicode=True)),
                        ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):

@@ -181,10 +181,15 @@ def _funnel_html(funnel: dict[str, Any]) -> str:
 
 def render_report(build_dir: str | Path, kept_per_cell: int = 3, rejects_per_reason: int = 2) -> str:
     d = Path(build_dir)
-    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    # A build that kept nothing leaves an unpublished folder (rejects, funnel, lock; no manifest, no figures).
+    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8")) if (d / "manifest.json").exists() \
+        else {"files": []}
     metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
     lock = yaml.safe_load((d / "recipe.lock.yaml").read_text(encoding="utf-8"))
     funnel = metrics["funnel"]
+    build_id = manifest.get("build_id") or lock.get("build_id", d.name)
+    unpublished = "" if (d / "manifest.json").exists() else \
+        "<p><strong>Not published:</strong> the build kept no rows; these are its rejects.</p>"
     rules = _rules(d)
     known = set(rules)
     kept, rejects = _kept(d), _rejects(d)
@@ -212,11 +217,12 @@ def render_report(build_dir: str | Path, kept_per_cell: int = 3, rejects_per_rea
     name = (lock.get("recipe") or {}).get("name", d.parent.name)
     nav = "".join(f'<a href="#cell-{m}-{k}">{m}/{k}</a>' for m, k in order)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_esc(name)}: build {_esc(manifest.get('build_id', d.name))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(name)}: build {_esc(build_id)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style><script>{_JS}</script></head>
 <body><header><h1>{_esc(name)}</h1>
-<p>build <code>{_esc(manifest.get('build_id', d.name))}</code> · teacher {_esc(teacher.get('model'))}
-({_esc(teacher.get('engine'))}) · {funnel['stages'].get('final', 0)} of {funnel['requests']} traces kept</p></header>
+<p>build <code>{_esc(build_id)}</code> · teacher {_esc(teacher.get('model'))}
+({_esc(teacher.get('engine'))}) · {funnel['stages'].get('final', 0)} of {funnel['requests']} traces kept</p>
+{unpublished}</header>
 <nav><a href="#funnel">Funnel</a><a href="#figures">Figures</a><a href="#traces">Traces</a>{nav}<a href="#rules">Rules</a></nav>
 <main>
 <section id="funnel"><h2>Funnel</h2>{_funnel_html(funnel)}</section>
