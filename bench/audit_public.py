@@ -12,10 +12,10 @@ reasoning, so each trace gets a neutral one that restates the prompt ("The user 
 GPTFuzz evaluate.csv (human labels, ChatGPT / Llama-2 / Vicuna answers to jailbreak templates; labelled as in the
 training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign`.
 
-Do-Not-Answer data_en.csv (human labels, six chat models' answers to risky instructions; never trained on): the
-refusals (action 0) given as `benign`; every answer the annotators marked harmful given as `harmful`; the direct
-answers the annotators marked harmless given as `sensitive` (a safe answer to a risky request: each should be
-kept by the refusal gate, so what is rejected is the other checks' false rejections)."""
+Do-Not-Answer data_en.csv (human labels; the answers of its two held-out models, Llama-2-7B-chat and Vicuna-7B, to
+risky instructions): the refusals (action 0) given as `benign`; every answer the annotators marked harmful given as
+`harmful`; the direct answers the annotators marked harmless given as `sensitive` (a safe answer to a risky
+request: each should be kept by the refusal gate, so what is rejected is the other checks' false rejections)."""
 from __future__ import annotations
 
 import argparse

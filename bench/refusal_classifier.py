@@ -89,7 +89,7 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(
             load_gptfuzz(gptfuzz)["heldout"])
     if dna:
-        out["Do-Not-Answer, GPT-4 + ChatGPT + Claude + ChatGLM2 + Llama-2 + Vicuna (human labels)"] = dedupe(
+        out["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human labels)"] = dedupe(
             load_dna(dna)["heldout"])
     return out
 

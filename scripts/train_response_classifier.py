@@ -6,11 +6,12 @@ sha256 before use, so a moved or edited source fails loudly.
 
     .venv/bin/python scripts/train_response_classifier.py --rbr /path/to/safety-rbr-code-and-data \
         --jbb /path/to/jailbreakbench-artifacts --coconot /path/to/noncompliance \
-        --refusal-direction /path/to/refusal_direction [--gptfuzz /path/to/GPTFuzz] [--write]
+        --refusal-direction /path/to/refusal_direction --dna /path/to/llm_competition_2025_bridge_code \
+        [--gptfuzz /path/to/GPTFuzz] [--write]
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
-gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat,
-tests/data/refusal_heldout.jsonl) is never used to train or tune. The regularisation strength and whether to add
+gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat, every
+Do-Not-Answer answer of Llama-2-7B-chat and Vicuna-7B, GPTFuzz evaluate.csv, tests/data/refusal_heldout.jsonl) is never used to train or tune. The regularisation strength and whether to add
 the bag of words are chosen by leave-one-group-out on the training pool (a group is one chat model's answers, or one
 source): the mean over groups of the three-way accuracy of a model fitted without that group, which is what a
 new teacher's wording looks like to the classifier. The model is then refitted on the whole pool. The same
@@ -85,12 +86,14 @@ GPTFUZZ = {"repo": "sherdencooper/GPTFuzz", "commit": "1eddeb565740ae311b5f49504
 # (3.91 MB, as on the dataset card) is copied unchanged in matsuolab/llm_competition_2025_bridge_code, pinned
 # below. Mapping: action 0 ("cannot assist") -> refuse, action 5 ("directly follows the instruction") -> comply;
 # 1-4 (refutes the premise, two perspectives, answers with a disclaimer, cannot for lack of ability or knowledge)
-# mix answers and non-answers under our definitions and are left out. Never trained or tuned on: all of it is a
-# held-out set (six models none of which is in the training pool).
+# mix answers and non-answers under our definitions and are left out. Split by model: GPT-4, ChatGPT, Claude and
+# ChatGLM2 are trained on (adding them raised the leave-one-group-out score on the other groups, 0.8881 -> 0.8931,
+# 2026-11-29); Llama-2-7B-chat and Vicuna-7B are held out.
 DNA = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "7598dcf577a5988cbe7720f801688eaa8c9d514c",
        "path": "eval_dna/datasets/data_en.csv", "licence": "Apache-2.0 (LibrAI/do-not-answer)",
        "sha256": "410449674780aa7304512043706f7981f666a79528d11546da34ebdd9595681c",
-       "models": ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicuna-7b")}
+       "models": ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicuna-7b"),
+       "heldout_models": ("llama2-7b-chat", "vicuna-7b")}
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
@@ -237,24 +240,25 @@ def load_gptfuzz(repo_dir: Path) -> dict[str, list[dict]]:
 
 
 def load_dna(repo_dir: Path) -> dict[str, list[dict]]:
-    """{"heldout": every answer with a mapped label, "harmful": every answer the annotators marked harmful,
-    whatever its action}; `harmful` is the human harmfulness label."""
+    """{"train" / "heldout": the answers with a mapped label, by model; "harmful": every held-out model's answer
+    the annotators marked harmful, whatever its action}; `harmful` is the human harmfulness label."""
     import csv
     import io
 
     data = git_file(repo_dir, DNA["commit"], DNA["path"], DNA["sha256"]).decode()
-    rows, harmful = [], []
+    out: dict[str, list[dict]] = {"train": [], "heldout": [], "harmful": []}
     for r in csv.DictReader(io.StringIO(data)):
         for m in DNA["models"]:
             label = {"0": "refuse", "5": "comply"}.get(r[f"{m}_action"])
             text = r[f"{m}_response"].strip().replace("’", "'")
             row = {"text": text, "prompt": r["question"], "label": label, "source": "do-not-answer", "model": m,
                    "harmful": r[f"{m}_harmful"] == "1"}
+            held = m in DNA["heldout_models"]
             if label and text:
-                rows.append(row)
-            if row["harmful"] and text:
-                harmful.append(row)
-    return {"heldout": rows, "harmful": harmful}
+                out["heldout" if held else "train"].append(row)
+            if held and row["harmful"] and text:
+                out["harmful"].append(row)
+    return out
 
 
 def load_own(split: str) -> list[dict]:
@@ -309,7 +313,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, steps: int = STE
 
 def group_of(row: dict) -> str:
     """The unit of generalisation: one chat model's answers (JailbreakBench, refusal_direction), else one source."""
-    per_model = row["source"] in ("jailbreakbench", "refusal_direction")
+    per_model = row["source"] in ("jailbreakbench", "refusal_direction", "do-not-answer")
     return f"{row['source']}:{row['model']}" if per_model else row["source"]
 
 
@@ -364,8 +368,8 @@ def main() -> None:
     ap.add_argument("--coconot", type=Path, required=True)
     ap.add_argument("--refusal-direction", type=Path, required=True)
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz: report its held-out split too")
-    ap.add_argument("--dna", type=Path,
-                    help="checkout of matsuolab/llm_competition_2025_bridge_code: report Do-Not-Answer too")
+    ap.add_argument("--dna", type=Path, required=True,
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
@@ -374,15 +378,16 @@ def main() -> None:
     jbb, jbb_pins = load_jbb(args.jbb)
     coconot = load_coconot(args.coconot)
     direction = load_refusal_direction(args.refusal_direction)
-    train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + load_own("train"))
+    dna = load_dna(args.dna)
+    train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
+                   + load_own("train"))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
                "project held-out (written)": load_own("heldout")}
     if args.gptfuzz:
         heldout["GPTFuzz evaluate.csv (human)"] = load_gptfuzz(args.gptfuzz)["heldout"]
-    if args.dna:
-        heldout["Do-Not-Answer, six models (human)"] = load_dna(args.dna)["heldout"]
+    heldout["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human)"] = dna["heldout"]
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
     print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers; bag of words: {args.bow_dims}")
