@@ -218,8 +218,11 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     teacher = _teacher_info(records, recipe, revision)
     generation = totals.summary()
     lock = lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs)
+    figures_data = figure_data(funnel, outcomes)
+    figures = render_figures(figures_data)
     if funnel.stages.get("final", 0) == 0:
-        folder = write_unpublished(build_dir, outcomes, lock, {"funnel": funnel.to_dict(), "generation": generation})
+        folder = write_unpublished(build_dir, outcomes, lock, {"funnel": funnel.to_dict(), "generation": generation,
+                                                               "figures": figures_data}, figures)
         raise NothingKept(funnel, folder)
 
     ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
@@ -232,8 +235,6 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
                "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens),
                "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
-    figures_data = figure_data(funnel, outcomes)
-    figures = render_figures(figures_data)
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),

@@ -110,7 +110,10 @@ def test_report_of_a_build_that_kept_nothing_in_a_headless_browser(tmp_path):
     assert run.returncode == 0, run.stderr
     dom = _chromium("--dump-dom", out.as_uri()).stdout
     body = re.search(r"<body([^>]*)>", dom).group(1)
+    figures = sorted(p.name for p in (e.value.folder / "figures").glob("*.png"))
+    assert "funnel.png" in figures and "rejects_by_reason.png" in figures
     assert 'data-ready="yes"' in body and 'data-broken-rule-links="0"' in body
+    assert f'data-images-loaded="{len(figures)}"' in body      # the figures decoded in the browser
     assert "Not published" in dom and "0 of 4 traces kept" in dom
     assert len(re.findall(r'<article class="trace rejected"', dom)) == 2      # two per reason, one reason
     assert "rejected: wrong_refusal: harmful_complied (4)" in dom and "Sure, here is how." in dom

@@ -68,17 +68,20 @@ def unpublished_dir(build_dir: Path) -> Path:
     return build_dir.parent / f"{build_dir.name}.unpublished"
 
 
-def write_unpublished(build_dir: Path, outcomes: list[Trace], lock: dict[str, Any], metrics: dict[str, Any]) -> Path:
+def write_unpublished(build_dir: Path, outcomes: list[Trace], lock: dict[str, Any], metrics: dict[str, Any],
+                      figures: dict[str, bytes] | None = None) -> Path:
     """A build that kept no row publishes nothing, but what it rejected and why must not be lost: write the rejects
-    and provenance tables, the funnel and the lock (no rows, no card, no manifest, so `verify` and `push` refuse it)
-    into `<build id>.unpublished/`, staged and renamed into place. `ascl report` renders it; the next finished
-    build of the same id removes it."""
+    and provenance tables, the funnel, the figures and the lock (no rows, no card, no manifest, so `verify` and
+    `push` refuse it) into `<build id>.unpublished/`, staged and renamed into place. `ascl report` renders it; the
+    next finished build of the same id removes it."""
     folder = unpublished_dir(build_dir)
     staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     _write_traces(staging, outcomes)
     write_text(staging / "recipe.lock.yaml", yaml.safe_dump(lock, sort_keys=False, allow_unicode=True))
     write_text(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    for name, png in sorted((figures or {}).items()):
+        write_bytes(staging / "figures" / name, png)
     old = folder.parent / f".{folder.name}.old-{os.getpid()}"
     if folder.exists():
         os.replace(folder, old)

@@ -181,9 +181,9 @@ def _funnel_html(funnel: dict[str, Any]) -> str:
 
 def render_report(build_dir: str | Path, kept_per_cell: int = 3, rejects_per_reason: int = 2) -> str:
     d = Path(build_dir)
-    # A build that kept nothing leaves an unpublished folder (rejects, funnel, lock; no manifest, no figures).
+    # A build that kept nothing leaves an unpublished folder (rejects, funnel, figures, lock; no manifest).
     manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8")) if (d / "manifest.json").exists() \
-        else {"files": []}
+        else {"files": sorted(p.relative_to(d).as_posix() for p in (d / "figures").glob("*.png"))}
     metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
     lock = yaml.safe_load((d / "recipe.lock.yaml").read_text(encoding="utf-8"))
     funnel = metrics["funnel"]
