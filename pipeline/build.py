@@ -95,8 +95,22 @@ def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
     for src in resolved["sources"]:
         if src["path"] is not None:
             src["path"] = "sha256:" + inputs[f"source:{src['name']}"]
-    recipe_hash = sha256_obj({"recipe": resolved, "rulebook": book_sha, "templates": templates.sha256})
+    recipe_hash = sha256_obj({"recipe": resolved, "rulebook": book_sha, "templates": templates.sha256,
+                              **_filter_identity(recipe)})
     return recipe_hash, recipe_hash[:12]
+
+
+def _filter_identity(recipe: Recipe) -> dict[str, str]:
+    """What decides what is kept without being in the recipe: the learned classifier's weights, when the build
+    uses them. New weights make a new build (published from the generation cache, no teacher call), instead of a
+    rerun reporting the old build "finished" with rows the new classifier would not keep."""
+    uses_model = recipe.refusal_classifier["method"] in ("model", "cascade") and (
+        recipe.filters.get("refusal", True) or recipe.filters.get("consistency", True))
+    if not uses_model:
+        return {}
+    from .filters.response_model import model_digest
+
+    return {"response_model": model_digest()}
 
 
 class EnginePools:

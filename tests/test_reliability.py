@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from helpers import ScriptedPool, ScriptedTeacher, make_recipe, openai_recipe, write_jsonl
-from pipeline.build import BuildError, build, generation_cache_dir
+from pipeline.build import BuildError, BuildExists, build, generation_cache_dir
 from pipeline.cli import main
 from pipeline.devtools.openai_server import OpenAITestServer
 from pipeline.generate.cache import GenerationCache
@@ -336,3 +336,23 @@ def test_verify_names_a_corrupt_rejects_file(built):
     m["files"]["rejects/rejects.parquet"] = {"sha256": sha256_file(rejects), "bytes": rejects.stat().st_size}
     (built / MANIFEST).write_text(json.dumps(m))
     assert any(p.startswith("rejects/rejects.parquet: not a readable Parquet file") for p in verify_build(built))
+
+
+def test_new_classifier_weights_make_a_new_build_from_the_cache(tmp_path, pool, monkeypatch):
+    """The learned classifier decides what is kept without being in the recipe: other weights are another build
+    (published from the generation cache), not the old build reported finished."""
+    import pipeline.filters.response_model as rm
+
+    path = make_recipe(tmp_path, refusal_classifier="model")
+    first = build(path, pool=pool, progress=False)
+    monkeypatch.setattr(rm, "model_digest", lambda: "0" * 64)
+    before = pool.batches_run()
+    second = build(path, pool=pool, progress=False)
+    assert second.build_dir != first.build_dir and pool.batches_run() == before   # no teacher call
+    assert verify_build(first.build_dir) == [] and verify_build(second.build_dir) == []
+    (tmp_path / "p").mkdir()
+    phrases = make_recipe(tmp_path / "p", refusal_classifier="phrases")
+    one = build(phrases, pool=pool, progress=False).build_dir
+    with pytest.raises(BuildExists):     # the phrase rules do not read the weights: same build
+        build(phrases, pool=pool, progress=False)
+    assert one.is_dir()

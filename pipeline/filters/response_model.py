@@ -109,6 +109,14 @@ class ResponseModel:
 
 
 @lru_cache(maxsize=1)
+def model_digest() -> str:
+    """sha256 of the shipped weights: part of a build's identity, since other weights keep other traces."""
+    import hashlib
+
+    return hashlib.sha256(resources.files(__package__).joinpath("response_model.npz").read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=1)
 def load_model() -> ResponseModel:
     with resources.files(__package__).joinpath("response_model.npz").open("rb") as f:
         d = np.load(f)
