@@ -101,12 +101,12 @@ def build_identity(recipe: Recipe, book_sha: str, templates: Templates,
 
 
 def _filter_identity(recipe: Recipe) -> dict[str, str]:
-    """What decides what is kept without being in the recipe: the learned classifier's weights, when the build
-    uses them. New weights make a new build (published from the generation cache, no teacher call), instead of a
-    rerun reporting the old build "finished" with rows the new classifier would not keep."""
-    uses_model = recipe.refusal_classifier["method"] in ("model", "cascade") and (
-        recipe.filters.get("refusal", True) or recipe.filters.get("consistency", True))
-    if not uses_model:
+    """What decides the published rows without being in the recipe: the learned classifier's weights, when the
+    build uses them. They label every trace (`response_type` in each row) even with the refusal and consistency
+    filters off, so the filter switches do not matter here. New weights make a new build (published from the
+    generation cache, no teacher call), instead of a rerun reporting the old build "finished" with rows the new
+    classifier would label or keep differently."""
+    if recipe.refusal_classifier["method"] not in ("model", "cascade"):
         return {}
     from .filters.response_model import model_digest
 

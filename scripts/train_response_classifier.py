@@ -11,10 +11,11 @@ sha256 before use, so a moved or edited source fails loudly.
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
 gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat, every
-Do-Not-Answer answer of Llama-2-7B-chat and Vicuna-7B, GPTFuzz evaluate.csv, tests/data/refusal_heldout.jsonl) is never used to train or tune. The regularisation strength and whether to add
-the bag of words are chosen by leave-one-group-out on the training pool (a group is one chat model's answers, or one
-source): the mean over groups of the three-way accuracy of a model fitted without that group, which is what a
-new teacher's wording looks like to the classifier. The model is then refitted on the whole pool. The same
+Do-Not-Answer answer of Llama-2-7B-chat and Vicuna-7B, GPTFuzz evaluate.csv, tests/data/refusal_heldout.jsonl) is
+never used to train or tune. The regularisation strength and whether to add the bag of words are chosen by
+leave-one-group-out on the training pool (a group is one chat model's answers, or one source): the mean over
+groups of the three-way accuracy of a model fitted without that group, which is what a new teacher's wording looks
+like to the classifier. The model is then refitted on the whole pool. The same
 out-of-group predictions show how the refusal gates' probability thresholds behave.
 """
 from __future__ import annotations
@@ -312,7 +313,8 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, steps: int = STE
 
 
 def group_of(row: dict) -> str:
-    """The unit of generalisation: one chat model's answers (JailbreakBench, refusal_direction), else one source."""
+    """The unit of generalisation: one chat model's answers (JailbreakBench, refusal_direction, Do-Not-Answer), else
+    one source."""
     per_model = row["source"] in ("jailbreakbench", "refusal_direction", "do-not-answer")
     return f"{row['source']}:{row['model']}" if per_model else row["source"]
 

@@ -356,3 +356,10 @@ def test_new_classifier_weights_make_a_new_build_from_the_cache(tmp_path, pool, 
     with pytest.raises(BuildExists):     # the phrase rules do not read the weights: same build
         build(phrases, pool=pool, progress=False)
     assert one.is_dir()
+    # The model labels every published row (`response_type`) even with the refusal and consistency filters off.
+    from pipeline.build import _filter_identity
+
+    (tmp_path / "off").mkdir()
+    off = load_recipe(make_recipe(tmp_path / "off", refusal_classifier="model",
+                                  filters={"refusal": False, "consistency": False}))
+    assert _filter_identity(off) == {"response_model": "0" * 64}

@@ -108,17 +108,22 @@ class ResponseModel:
                  bow=np.asarray(self.bow_dims))
 
 
+def _weights_file():
+    """The shipped weights, package data (works from an installed wheel)."""
+    return resources.files(__package__).joinpath("response_model.npz")
+
+
 @lru_cache(maxsize=1)
 def model_digest() -> str:
     """sha256 of the shipped weights: part of a build's identity, since other weights keep other traces."""
     import hashlib
 
-    return hashlib.sha256(resources.files(__package__).joinpath("response_model.npz").read_bytes()).hexdigest()
+    return hashlib.sha256(_weights_file().read_bytes()).hexdigest()
 
 
 @lru_cache(maxsize=1)
 def load_model() -> ResponseModel:
-    with resources.files(__package__).joinpath("response_model.npz").open("rb") as f:
+    with _weights_file().open("rb") as f:
         d = np.load(f)
         head_tokens, head_layers = (int(x) for x in d["head"])
         return ResponseModel(weights=d["weights"], bias=d["bias"], mean=d["mean"], scale=d["scale"],

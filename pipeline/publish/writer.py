@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 import yaml
@@ -40,17 +40,23 @@ def publish_atomically(build_dir: Path, pub: Publication) -> None:
     """Write everything into a staging folder beside the build, then rename it into place: a crash at any moment
     leaves either no build folder or a complete one (stale staging folders are removed by the next run), so a
     rerun either finishes the build or finds it finished and verifiable."""
-    parent = build_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(build_dir)
-    staging = parent / f".{build_dir.name}.staging-{os.getpid()}"
-    publish(staging, pub)
-    old = parent / f".{build_dir.name}.old-{os.getpid()}"
-    if build_dir.exists():          # --force: swap the old publication out, then drop it
-        os.replace(build_dir, old)
-    os.replace(staging, build_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    _stage_and_swap(build_dir, lambda staging: publish(staging, pub))
     shutil.rmtree(unpublished_dir(build_dir), ignore_errors=True)   # an earlier run of this build kept nothing
+
+
+def _stage_and_swap(folder: Path, write: Callable[[Path], object]) -> None:
+    """Write into a staging folder beside `folder`, then rename it into place; a folder already there (--force, or
+    an earlier run) is swapped out first and dropped. Names start with `.{folder.name}.` for clear_stale."""
+    staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    write(staging)
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def clear_stale(build_dir: Path) -> None:
@@ -75,18 +81,12 @@ def write_unpublished(build_dir: Path, outcomes: list[Trace], lock: dict[str, An
     `push` refuse it) into `<build id>.unpublished/`, staged and renamed into place. `ascl report` renders it; the
     next finished build of the same id removes it."""
     folder = unpublished_dir(build_dir)
-    staging = folder.parent / f".{folder.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    _write_traces(staging, outcomes)
-    write_text(staging / "recipe.lock.yaml", yaml.safe_dump(lock, sort_keys=False, allow_unicode=True))
-    write_text(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    for name, png in sorted((figures or {}).items()):
-        write_bytes(staging / "figures" / name, png)
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
+
+    def write(staging: Path) -> None:
+        _write_traces(staging, outcomes)
+        _write_build_files(staging, lock, metrics, figures or {})
+
+    _stage_and_swap(folder, write)
     return folder
 
 
@@ -107,17 +107,23 @@ def _write_traces(build_dir: Path, outcomes: list[Trace]) -> list[Path]:
                         pa.Table.from_pylist(provenance, schema=PROVENANCE_SCHEMA))]
 
 
+def _write_build_files(folder: Path, lock: dict[str, Any], metrics: dict[str, Any],
+                       figures: dict[str, bytes]) -> list[Path]:
+    """The lock, the metrics (funnel and the rest) and the figures, as a published build and an unpublished one
+    both carry them."""
+    write_text(folder / "recipe.lock.yaml", yaml.safe_dump(lock, sort_keys=False, allow_unicode=True))
+    write_text(folder / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    for name, png in sorted(figures.items()):
+        write_bytes(folder / "figures" / name, png)
+    return [folder / "recipe.lock.yaml", folder / "metrics.json", *(folder / "figures" / n for n in sorted(figures))]
+
+
 def publish(build_dir: Path, pub: Publication) -> list[Path]:
     files = [p for split, plan in pub.plan.items()
              for p in write_shards(plan.table, build_dir / "data", plan.shards, split)]
     files += _write_traces(build_dir, pub.outcomes)
-    for name, text in (("README.md", pub.card),
-                       ("recipe.lock.yaml", yaml.safe_dump(pub.lock, sort_keys=False, allow_unicode=True)),
-                       ("metrics.json", json.dumps(pub.metrics, indent=2, sort_keys=True) + "\n")):
-        write_text(build_dir / name, text)
-        files.append(build_dir / name)
-    for name, png in sorted(pub.figures.items()):
-        write_bytes(build_dir / "figures" / name, png)
-        files.append(build_dir / "figures" / name)
+    write_text(build_dir / "README.md", pub.card)
+    files.append(build_dir / "README.md")
+    files += _write_build_files(build_dir, pub.lock, pub.metrics, pub.figures)
     write_manifest(build_dir, files, {"build_id": pub.lock["build_id"], "recipe_hash": pub.lock["recipe_hash"]})
     return files
