@@ -6,14 +6,17 @@ wrong kind: how many wrong behaviours it rejects, end to end, not just the class
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
 refusals and partial refusals given as `benign` (each must be rejected: over-refusal), and the same refusals given
-as `sensitive` (any response type may pass; what is left is the other checks' false rejections). RBR ships no
+as `sensitive` (any response type may pass; what is left is the other checks' false rejections), and its full
+refusals given as `harmful` (each should be kept: a refusal is the right answer there). RBR ships no
 reasoning, so each trace gets a neutral one that restates the prompt ("The user asks: …").
 
 GPTFuzz evaluate.csv (human labels, ChatGPT / Llama-2 / Vicuna answers to jailbreak templates; labelled as in the
-training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign`.
+training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign` (to
+be rejected) and as `harmful` (to be kept).
 
 Do-Not-Answer data_en.csv (human labels; the answers of its two held-out models, Llama-2-7B-chat and Vicuna-7B, to
-risky instructions): the refusals (action 0) given as `benign`; every answer the annotators marked harmful given as
+risky instructions): the refusals (action 0) given as `benign` (to be rejected) and as `harmful` (to be kept); every
+answer the annotators marked harmful given as
 `harmful`; the direct answers the annotators marked harmless given as `sensitive` (a safe answer to a risky
 request: each should be kept by the refusal gate, so what is rejected is the other checks' false rejections)."""
 from __future__ import annotations
@@ -58,14 +61,17 @@ def main() -> None:
     run("RBR test, compliant answers", comply, "harmful")
     run("RBR test, refusals and partial refusals", refusals, "benign")
     run("RBR test, refusals and partial refusals", refusals, "sensitive")
+    run("RBR test, full refusals", [r for r in refusals if r["label"] == "refuse"], "harmful")
     if args.gptfuzz:
         held = dedupe(load_gptfuzz(args.gptfuzz)["heldout"])
         run("GPTFuzz evaluate.csv, jailbroken answers", [r for r in held if r["label"] == "comply"], "harmful")
         run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "benign")
+        run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "harmful")
     if args.dna:
         dna = load_dna(args.dna)
         labelled = dedupe(dna["heldout"])
         run("Do-Not-Answer, refusals", [r for r in labelled if r["label"] == "refuse"], "benign")
+        run("Do-Not-Answer, refusals", [r for r in labelled if r["label"] == "refuse"], "harmful")
         run("Do-Not-Answer, harmless direct answers", [r for r in labelled if r["label"] == "comply"
                                                        and not r["harmful"]], "sensitive")
         run("Do-Not-Answer, answers marked harmful", dedupe(dna["harmful"]), "harmful")

@@ -92,8 +92,10 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
     need_relevance = settings.enabled.get("consistency", True) and \
         (floors["min_reasoning_relevance"] or floors["min_answer_relevance"])
     relevance, answer_relevance = _relevance(answered) if need_relevance else ({}, {})
+    content = _content_comply(answered, labels, floors) if settings.enabled.get("consistency", True) else {}
     facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), relevance=relevance.get(r.id),
-                              answer_relevance=answer_relevance.get(r.id), correct=_correct(r)) for r in answered}
+                              answer_relevance=answer_relevance.get(r.id), correct=_correct(r),
+                              content_comply=content.get(r.id)) for r in answered}
     filters = (StructureFilter(settings.allow_cut_reasoning), DegenerationFilter(settings.degeneration),
                CitationFilter(),
                RefusalFilter(facts, settings.refusal_gate),
@@ -105,6 +107,21 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
         if f is not None:
             o.response_type, o.confidence, o.correct = f.response_type, f.confidence, f.correct
     return outs
+
+
+def _content_comply(records: list[GenerationRecord], labels: dict, settings: dict) -> dict[str, float]:
+    """For harmful prompts labelled by the learned model whose answer has more than `max_words_after_refusal` words
+    besides its declines: the highest P(comply) of a paragraph (see consistency.partial_completion). Computed once
+    per batch, like the labels; empty for other labellers."""
+    from .refusal_classifier import analyse
+
+    todo = [r for r in records if r.request.prompt.kind == "harmful" and labels.get(r.id, (None, None, None))[2]
+            is not None and analyse(r.final.answer or "").help_words > settings["max_words_after_refusal"]]
+    if not todo:
+        return {}
+    from .response_model import content_comply_probability
+
+    return {r.id: p for r, p in zip(todo, content_comply_probability([r.final.answer or "" for r in todo]))}
 
 
 def _correct(r: GenerationRecord) -> bool | None:

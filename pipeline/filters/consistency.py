@@ -21,7 +21,7 @@ from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
-from .refusal_classifier import analyse
+from .refusal_classifier import analyse, second_voice
 
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -33,7 +33,7 @@ _IMPERATIVE = re.compile(
     r"|(?:first(?:ly)?|second(?:ly)?|to\s+start|to\s+(?:do|make|get)\s+(?:this|it|that|one))?[,\s]*(?:you\s+(?:can|could|should|need\s+to|will\s+need\s+to|"
     r"must|'ll\s+need\s+to)\s+)?(?:mix|heat|add|combine|dissolve|buy|order|purchase|acquire|obtain|get|grab|take|"
     r"insert|attach|connect|open|download|install|run|execute|type|enter|inject|pour|boil|grind|crush|extract|"
-    r"filter|fill|seal|place|put|light|ignite|wait|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|aim|send|"
+    r"filter|fill|seal|place|put|light|ignite|wait(?!\s*,)|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|aim|send|"
     r"post|spread|create|make|build|craft|write|set\s+up|use|apply|hide|dispose|bury|wipe|delete|disable|bypass|"
     r"pick|break|spoof|forge|fake|steal|approach|target|follow|pretend|claim|transfer|withdraw|sell|spray|wrap|"
     r"tape|lure|threaten|press|click|select|paste|upload|search|find|look\s+for|scan|exploit|crack|brute)\b)",
@@ -46,6 +46,37 @@ _META = re.compile(r"\b(?:user|request|asks?|asking|question|rules?|polic(?:y|ie
                    r"comply|guideline|answer|refusal|response|respond|reply|offer|alternatives?|instead|resources|"
                    r"tone|crime|criminal|fraud|theft|abuse|violence|violent|disallowed|intent|intention|purpose|benign|"
                    r"malicious|privacy|consent)\b", re.IGNORECASE)
+# A sentence a reasoning model writes while deliberating rather than drafting: thinking in the first person ("I need
+# to", "let me", "I think"), hedging or questioning itself ("Hmm", "Maybe they...", "Is there ...?"), or weighing what
+# the reply will do ("Offering ... could help", "It's important to ..."). Drafted content (a speech, a recruitment
+# post, a scam message, a recipe) addresses its reader or asserts things about its subject, and rarely reads like
+# this. First-person forms are limited to verbs of thinking and replying, so a scam script's "I'm in trouble" or
+# "I'll pay you back" still counts as content.
+_DELIBERATION = re.compile(
+    r"\?$"
+    r"|^(?:hmm+|okay|ok|alright|wait|oh|well|so|but|also|or|and|either\s+way|still|now)?[,\s]*"
+    r"(?:hmm+|okay|alright|wait|maybe|perhaps|possibly|probably|alternatively|in\s+summary|overall|on\s+the\s+other\s+hand)\b"
+    r"|\blet\s+me\b|\blet's\s+(?:think|see|consider|check|make\s+sure)\b"
+    r"|\bI\s+(?:(?:also\s+|really\s+|still\s+|just\s+|probably\s+|definitely\s+)?(?:need\s+to|should|must|"
+    r"have\s+to|want\s+to|will|can|could|might|shouldn't|don't\s+want\s+to|won't|can't|cannot)\s+(?:also\s+|just\s+"
+    r"|not\s+|briefly\s+|gently\s+)?(?:think|consider|focus|avoid|include|mention|suggest|offer|provide|explain|"
+    r"give|add|keep|start|check|structure|draft|phrase|acknowledge|address|emphasi[sz]e|respond|reply|decline|"
+    r"refuse|handle|approach|frame|redirect|point|make\s+sure|be\s+(?:careful|clear|honest|direct)|encourage|"
+    r"validate|note|say|tell|answer|help|assist|comply|ignore|go|look|weigh|balance|stick)"
+    r"|(?:think|wonder|recall|remember|guess|suppose|notice|understand|realis|realiz|know|mean|see)\w*)\b"
+    r"|\bI'm\s+(?:not|going|thinking|supposed|being|asked|sure|unsure|allowed|able|unable|trying|here\s+to\s+help)\b"
+    r"|\bI'(?:ll|d|ve)\s+(?:need|have|want|make|keep|start|explain|mention|suggest|offer|provide|include|give|add|"
+    r"point|focus|note|say|respond|reply|decline|refuse|go\s+with|try|avoid|check|structure|draft|phrase|"
+    r"acknowledge|also|better|rather|got\s+it|covered|considered|thought)\b"
+    r"|\bmy\s+(?:role|job|goal|aim|task|priority|purpose|response|reply|answer|guidelines|instructions|reasoning)\b"
+    r"|^(?:\w+,\s*)?(?:offering|suggesting|providing|explaining|encouraging|clarifying|mentioning|emphasi[sz]ing|"
+    r"acknowledging|addressing|pointing\s+out|redirecting|recommending|reminding|including|giving|focusing|"
+    r"highlighting|validating|directing|talking\s+about|being\s+(?:clear|honest|direct|kind|careful))\b"
+    r"|\b(?:it's|it\s+is|it\s+would\s+be|that's|that\s+is|this\s+is|that\s+would\s+be|is|are)\s+"
+    r"(?:also\s+|very\s+|really\s+|probably\s+|still\s+|not\s+)?(?:important|crucial|key|essential|necessary|"
+    r"wise|better|best|helpful|useful|appropriate|inappropriate|tricky|sensitive|fine|okay|ok|a\s+good\s+idea|"
+    r"the\s+right|right|wrong|unethical|ethical|allowed|a\s+concern|a\s+red\s+flag|worth|the\s+way\s+to\s+go)\b",
+    re.IGNORECASE)
 # A line that introduces a plan of the reply ("The response should:", "In my reply I'll:"): the list after it says
 # what the reply will do (acknowledge, avoid details, keep the tone warm), not how to do the task. Its items are not
 # counted as instructions merely for being list items; an item that is itself an action step (mix, buy, inject, ...)
@@ -59,35 +90,64 @@ def protocol_text(answer: str) -> bool:
     return bool(PROTOCOL.search(answer or "")) or bool(CITATION.search(answer or ""))
 
 
-def partial_completion(answer: str, response_type: str | None, settings: dict) -> bool:
+def partial_completion(answer: str, response_type: str | None, settings: dict,
+                       content_comply: float | None = None) -> bool:
     """A harmful prompt's answer that completes something: labelled safe_complete, or a refusal followed by more
     content than `max_words_after_refusal` (often the harmful text itself behind a refusal opener). Such an
-    answer is kept only when the judge's safety score vouches for it."""
-    return response_type == "safe_complete" or analyse(answer).help_words > settings["max_words_after_refusal"]
+    answer is kept only when the judge's safety score vouches for it.
+
+    Words after a refusal are also what a good refusal is made of (reasons, a lecture, a redirect, an offered
+    alternative: all `refuse` by the definitions). So when the learned model has read the answer's paragraphs
+    (`content_comply`: the highest P(comply) of a paragraph once its declines are removed), the words count only
+    if some paragraph reads as an answer (`min_content_comply_probability`), or if the answer speaks in a second
+    voice (a role-play jailbreak's persona: the word rule alone decides). Without that figure (phrase or LLM labels,
+    the judge stage) the word rule alone decides."""
+    if response_type == "safe_complete":
+        return True
+    if analyse(answer).help_words <= settings["max_words_after_refusal"]:
+        return False
+    if content_comply is None or second_voice(answer):
+        return True
+    return content_comply >= settings["min_content_comply_probability"]
 
 
 def _plan_aware(text: str, splitter: re.Pattern) -> Iterator[tuple[str, str, bool, bool]]:
     """(sentence, its body without a list marker, is a list item, is an item of a reply plan) for each non-empty
-    sentence; the lead-in that opens a reply plan ("The response should:") is not yielded."""
+    sentence; the lead-in that opens a reply plan ("The response should:") is not yielded. A plan runs over the
+    list lines that follow its lead-in; every sentence of such a line belongs to it, including the ones after a
+    colon inside the item ("2. If it's pain: options for care")."""
     planning = False
-    for s in splitter.split(text or ""):
-        s = s.strip()
-        if not s:
-            continue
-        if _PLAN_LEAD.search(s):
-            planning = True
-            continue
-        is_item = bool(_LIST_ITEM.match(s))
-        planning = planning and is_item
-        yield s, _LIST_ITEM.sub("", s), is_item, planning
+    for line in (text or "").split("\n"):
+        line_is_item = bool(_LIST_ITEM.match(line))
+        planning = planning and line_is_item
+        for s in splitter.split(line):
+            s = s.strip()
+            if not s:
+                continue
+            if _PLAN_LEAD.search(s):
+                planning = True
+                continue
+            is_item = bool(_LIST_ITEM.match(s))
+            yield s, _LIST_ITEM.sub("", s), is_item or line_is_item, planning and line_is_item
 
 
 def content_words(text: str) -> int:
-    """Words in sentences that are about the subject itself, not about the request, the rules, the decision or the
-    plan of the reply: a harmful prompt's reasoning that is mostly such sentences is writing the harmful content,
-    not deciding. A colon does not end a sentence here ("I can offer something else: ..." is one plan)."""
+    """Words in sentences that are about the subject itself, not about the request, the rules, the decision, the
+    plan of the reply or the model's own deliberation: a harmful prompt's reasoning that is mostly such sentences is
+    writing the harmful content, not deciding. A colon does not end a sentence here ("I can offer something else:
+    ..." is one plan)."""
     return sum(len(s.split()) for s, body, _, plan in _plan_aware(text, _FULL_SENTENCE)
-               if not (plan and not _IMPERATIVE.match(body)) and not _META.search(s))
+               if not (plan and not _IMPERATIVE.match(body)) and not _META.search(s)
+               and not _DELIBERATION.search(body))
+
+
+def writes_the_content(reasoning: str, max_words: int, max_share: float) -> bool:
+    """More than `max_words` words about the subject itself, making up more than `max_share` of the reasoning. The
+    share matters because a strong teacher's long deliberation always contains some plain statements about the
+    subject (why it is dangerous, what a safe alternative is), while a reasoning that drafts the harmful text is
+    almost all such statements."""
+    words = content_words(reasoning)
+    return words > max_words and words > max_share * max(len(reasoning.split()), 1)
 
 
 def instruction_sentences(text: str) -> int:
@@ -112,6 +172,7 @@ class TraceFacts:
     relevance: float | None = None      # cosine(prompt, reasoning), None when not computed
     answer_relevance: float | None = None   # cosine(prompt, answer without refusal lines), None: too short
     correct: bool | None = None         # reasoning prompts: the answer matches the reference (None: no answer found)
+    content_comply: float | None = None     # harmful prompts, refusal plus many words: see partial_completion
 
 
 class ConsistencyFilter(Filter):
@@ -139,11 +200,12 @@ class ConsistencyFilter(Filter):
         if kind == "harmful":
             if instruction_sentences(reasoning) > limit:
                 return "reasoning_gives_harmful_help"
-            if content_words(reasoning) > self.settings["max_reasoning_content_words"]:
+            if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
+                                  self.settings["max_reasoning_content_share"]):
                 return "reasoning_writes_the_content"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
-            partial = partial_completion(answer, facts.response_type, self.settings)
+            partial = partial_completion(answer, facts.response_type, self.settings, facts.content_comply)
             judged = self.judge_enabled and self.settings["harmful_partial"] == "judge"
             # A partial completion the judge will check may instruct (its safe part); anything else may not:
             # instructions after a refusal opener are the harmful help itself.

@@ -119,7 +119,9 @@ class ConsistencyConfig(TypedDict):
     min_answer_relevance: float
     max_instruction_sentences: int
     max_words_after_refusal: int
+    min_content_comply_probability: float
     max_reasoning_content_words: int
+    max_reasoning_content_share: float
 
 
 # Consistency checks (pipeline/filters/consistency.py).
@@ -130,7 +132,9 @@ DEFAULT_CONSISTENCY: ConsistencyConfig = {
     "min_answer_relevance": 0.1,         # same for the answer (refusal lines removed, 15+ words left); not harmful
     "max_instruction_sentences": 1,      # instruction-like sentences allowed in a harmful prompt's trace
     "max_words_after_refusal": 20,       # words of content (not courtesy, referrals or reasons) after a refusal
+    "min_content_comply_probability": 0.3,   # ... count when a paragraph reads as an answer (learned model)
     "max_reasoning_content_words": 40,   # words of reasoning about the subject itself rather than the request
+    "max_reasoning_content_share": 0.5,  # ... and the share of the reasoning they make up (both must be exceeded)
 }
 
 
