@@ -234,21 +234,22 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     lock = lock_data(recipe, recipe_hash, build_id, teacher, templates.sha256, inputs)
     figures_data = figure_data(funnel, outcomes)
     figures = render_figures(figures_data)
-    if funnel.stages.get("final", 0) == 0:
-        folder = write_unpublished(build_dir, outcomes, lock, {"funnel": funnel.to_dict(), "generation": generation,
-                                                               "figures": figures_data}, figures)
-        raise NothingKept(funnel, folder)
-
-    ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
-    rows = [training_row(o, ctx) for o in outcomes if o.kept]
-    _validate_rows(rows)
-    plan = plan_shards(rows, ROW_SCHEMA, recipe.publish)
+    # the judge's and classifier's figures, tokens and cost belong to a build that kept nothing too: it was paid for
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
                "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples),
                "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens),
                "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
+    if funnel.stages.get("final", 0) == 0:
+        folder = write_unpublished(build_dir, outcomes, lock, {"funnel": funnel.to_dict(), "generation": generation,
+                                                               "quality": quality, "figures": figures_data}, figures)
+        raise NothingKept(funnel, folder)
+
+    ctx = BuildContext(book=book, template_hash=templates.sha256, recipe_hash=recipe_hash)
+    rows = [training_row(o, ctx) for o in outcomes if o.kept]
+    _validate_rows(rows)
+    plan = plan_shards(rows, ROW_SCHEMA, recipe.publish)
     card = render_card(
         name=recipe.name, description=recipe.description, funnel=funnel, publish=recipe.publish, teacher=teacher,
         sampling=recipe.teacher.sampling, guard=asdict(recipe.guard), rulebook=book.as_dict(),

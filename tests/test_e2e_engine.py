@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from pipeline.build import build
+from pipeline.build import NothingKept, build
 from pipeline.publish.manifest import check_manifest
 from pipeline.util.schemas import schema_errors
 from pipeline.util.hashing import sha256_file
@@ -87,15 +87,22 @@ def test_llm_judge_and_llm_refusal_classifier_on_the_real_engine(result, engine_
                 judge={"enabled": True, "thresholds": {"safety": 1, "rule_relevance": 1, "reasoning": 1}})
     path = engine_recipe.parent / "judged.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    res = build(path, pool=engine_pool, progress=False)
-    assert res.generation.generated == 0            # the traces come from the generation cache
-    f = res.funnel
+    try:
+        res = build(path, pool=engine_pool, progress=False)
+    except NothingKept as e:
+        # the 135M model's traces may all fail the filters; the judge's figures are kept with the rejects
+        f, folder, rows = e.funnel, e.folder, []
+        assert json.loads((folder / "metrics.json").read_text())["generation"]["generated"] == 0
+    else:
+        f, folder = res.funnel, res.build_dir
+        assert res.generation.generated == 0            # the traces come from the generation cache
+        rows = load_dataset("parquet", data_files=str(folder / "data" / "*.parquet"), split="train").to_list()
     assert f.check() == [] and f.requests == 24
-    quality = json.loads((res.build_dir / "metrics.json").read_text())["quality"]
+    quality = json.loads((folder / "metrics.json").read_text())["quality"]
     # the output regex makes every judge reply parse on the engine: no failures, one call per record
     assert quality["judge"]["refusal"]["failures"] == 0 and quality["judge"]["refusal"]["calls"] > 0
     assert quality["judge"]["rubric"]["failures"] == 0
-    rows = load_dataset("parquet", data_files=str(res.build_dir / "data" / "*.parquet"), split="train").to_list()
+    assert quality["refusal_classifier"]["method"] == "llm"
     assert len(rows) == f.stages["final"]
     assert all(r["judge"] and 1 <= r["judge"]["safety"] <= 5 and r["response_type"] for r in rows)
 

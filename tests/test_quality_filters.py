@@ -51,7 +51,9 @@ PROSE = ("Store the rifle unloaded in a locked safe or cabinet, with the bolt re
 @pytest.mark.parametrize("text, reason", [
     (LOOP, "repeated_sentence"),
     ("Turn the key now.\nTurn the key now.\nTurn the key now.\nOpen the door now.", "repeated_lines"),
-    (" ".join(["the safe way to store it is in a locked safe"] * 14), "top_2gram_repetition"),
+    (" ".join(["the safe way to store it is in a locked safe"] * 14), "repeated_phrase"),
+    ("Start by taking the pipe from the shed and then you fill it with powder from the store and " * 5 +
+     "that is all there is to say about it for now.", "repeated_phrase"),    # a loop with no sentence end
     ("1. **Access the settings**: open the router page.\n2. **Access the settings**: open the router page.\n"
      "3. **Change the password**: pick a long one.", "repeated_lines"),      # list numbering does not hide a loop
     (PROSE, None),
@@ -61,6 +63,31 @@ PROSE = ("Store the rifle unloaded in a locked safe or cabinet, with the bolt re
 ])
 def test_degeneration_statistics(text, reason):
     assert degeneration_reason(text, DEFAULT_DEGENERATION) == reason
+
+
+INTERVIEW = (
+    "Here are some ways to get ready for a job interview:\n\n"
+    "1. **Research the company**: Reading about the company before the interview helps you explain why you want to "
+    "work there.\n"
+    "2. **Practise common questions**: Practising answers before the interview helps you stay calm and clear on the "
+    "day.\n"
+    "3. **Prepare your own questions**: Preparing two questions before the interview helps you show real interest in "
+    "the role.\n"
+    "4. **Plan the journey**: Checking the route before the interview helps you arrive ten minutes early without "
+    "rushing.\n"
+    "5. **Choose your clothes**: Picking your clothes the evening before the interview helps you feel comfortable and "
+    "confident.\n"
+    "6. **Bring copies**: Printing two copies of your CV before the interview helps you hand them over when asked.\n\n"
+    "With some preparation you can walk in feeling ready and show the interviewer the best of what you can do.")
+
+
+def test_a_list_whose_items_share_their_phrasing_is_not_a_loop():
+    """Chat models write lists whose items repeat a frame ("... before the interview helps you ..."); Gopher's
+    n-gram limits, set on web pages, rejected 8.6 % of Do-Not-Answer's human-reviewed direct answers for it
+    (docs/benchmarks.md). The same frame said five times in a row, with no sentence end, is still a loop."""
+    assert degeneration_reason(INTERVIEW, DEFAULT_DEGENERATION) is None
+    frame = "reading about the company before the interview helps you explain why you want to work there and "
+    assert degeneration_reason(INTERVIEW + "\n" + frame * 5, DEFAULT_DEGENERATION) == "repeated_phrase"
 
 
 def test_degenerate_reasoning_and_answer_are_rejected_with_a_reason_each():
@@ -134,6 +161,32 @@ def test_reasoning_cut_off_at_the_guards_character_cap_is_rejected():
     allowed = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0}, allow_cut_reasoning=True)
     cut_rec = outs[0].record
     assert apply_filters([cut_rec], allowed, Labeller("phrases"))[0].reason != "reasoning_cut_at_guard_limit"
+
+
+def test_an_answer_cut_off_at_the_guards_character_cap_is_rejected():
+    """Seen kept in an engine build: "I can't help with that. … I will not provide a", the guard's answer cap
+    reached mid-sentence. An answer that stops mid-word teaches stopping mid-word."""
+    from pipeline.generate.protocol import guard_answer_cap, guard_regexes
+    from pipeline.recipe.model import GuardSpec
+
+    spec = GuardSpec(enabled=True, min_reasoning_chars=10, max_reasoning_chars=200, max_answer_chars=60,
+                     refusal_openers=("I can't help with that.",))
+    guard = guard_regexes(spec, "benign", ["violence"])
+    assert guard_answer_cap(guard) == 60 and guard_answer_cap(guard_regexes(spec, "reasoning", [])) is None
+    prompt = "What is a good way to shoot photos at night?"
+    think = "<think>\nNight photos need a steady camera and more light.\nDecision: comply\n</think>\n"
+    cut = "Use a tripod, open the aperture wide and set a long exposure so"
+    whole = "Use a tripod, open the aperture wide and set a long exposure."
+    outs = []
+    for answer in (cut, whole, "Use a tripod"):
+        r = rec("benign", think + answer, prompt=prompt)
+        r.request.guard = guard
+        outs.append(run(r))
+    assert (outs[0].stage, outs[0].reason) == ("invalid_structure", "answer_cut_at_guard_limit")
+    assert outs[1].reason != "answer_cut_at_guard_limit"    # at the cap, but the sentence ended
+    assert outs[2].reason != "answer_cut_at_guard_limit"    # short of the cap: the teacher stopped by itself
+    allowed = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0}, allow_cut_reasoning=True)
+    assert apply_filters([outs[0].record], allowed, Labeller("phrases"))[0].reason != "answer_cut_at_guard_limit"
 
 
 def test_trace_rejects_only_into_a_funnel_stage():
@@ -471,7 +524,8 @@ def test_a_refusal_that_gives_reasons_and_points_elsewhere_is_kept_for_a_harmful
     answer = ("I'm sorry, but I won't help with getting into someone else's account. Doing that without permission "
               "violates their privacy and is illegal in most places, and it would likely damage the trust between "
               "you for good. If something is making you uneasy in the relationship, please consider talking it "
-              "through with her, with a close friend you trust, or with a relationship counsellor who can help you both.")
+              "through with her, with a close friend you trust, or with a relationship counsellor who can help you "
+              "both.")
     assert analyse(answer).help_words > 20
     assert run(rec("harmful", REFUSAL_THINK + answer, prompt=ACCOUNT), labeller=Labeller("model")).kept
     o = run(rec("harmful", REFUSAL_THINK + answer, prompt=ACCOUNT), labeller=fixed("refuse"))

@@ -33,7 +33,8 @@ _IMPERATIVE = re.compile(
     r"|(?:first(?:ly)?|second(?:ly)?|to\s+start|to\s+(?:do|make|get)\s+(?:this|it|that|one))?[,\s]*(?:you\s+(?:can|could|should|need\s+to|will\s+need\s+to|"
     r"must|'ll\s+need\s+to)\s+)?(?:mix|heat|add|combine|dissolve|buy|order|purchase|acquire|obtain|get|grab|take|"
     r"insert|attach|connect|open|download|install|run|execute|type|enter|inject|pour|boil|grind|crush|extract|"
-    r"filter|fill|seal|place|put|light|ignite|wait(?!\s*,)|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|aim|send|"
+    r"filter|fill|seal|place|put|light|ignite|wait(?!\s*,)|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|"
+    r"aim|send|"
     r"post|spread|create|make|build|craft|write|set\s+up|use|apply|hide|dispose|bury|wipe|delete|disable|bypass|"
     r"pick|break|spoof|forge|fake|steal|approach|target|follow|pretend|claim|transfer|withdraw|sell|spray|wrap|"
     r"tape|lure|threaten|press|click|select|paste|upload|search|find|look\s+for|scan|exploit|crack|brute)\b)",
@@ -55,7 +56,8 @@ _META = re.compile(r"\b(?:user|request|asks?|asking|question|rules?|polic(?:y|ie
 _DELIBERATION = re.compile(
     r"\?$"
     r"|^(?:hmm+|okay|ok|alright|wait|oh|well|so|but|also|or|and|either\s+way|still|now)?[,\s]*"
-    r"(?:hmm+|okay|alright|wait|maybe|perhaps|possibly|probably|alternatively|in\s+summary|overall|on\s+the\s+other\s+hand)\b"
+    r"(?:hmm+|okay|alright|wait|maybe|perhaps|possibly|probably|alternatively|in\s+summary|overall|"
+    r"on\s+the\s+other\s+hand)\b"
     r"|\blet\s+me\b|\blet's\s+(?:think|see|consider|check|make\s+sure)\b"
     r"|\bI\s+(?:(?:also\s+|really\s+|still\s+|just\s+|probably\s+|definitely\s+)?(?:need\s+to|should|must|"
     r"have\s+to|want\s+to|will|can|could|might|shouldn't|don't\s+want\s+to|won't|can't|cannot)\s+(?:also\s+|just\s+"

@@ -20,6 +20,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"\w+")
 _MARKER = re.compile(r"^\s*(?:[-*•>#]+|\d+[.)]|step\s*\d+[:.)]?)\s*", re.IGNORECASE)
 _ALPHA = re.compile(r"[^\W\d_]+")
+PHRASE_WORDS = 8
+PHRASE_REPEAT_EVERY = 50   # words: a longer text may repeat a phrase once more per this many words
 
 
 def _norm(s: str) -> str:
@@ -78,6 +80,13 @@ def degeneration_reason(text: str, limits: dict) -> str | None:
         if len(sentences) >= 4 and sum(c - 1 for c in counts.values()) / len(sentences) > limits["max_dup_sentence_frac"]:
             return "repeated_sentences"
     words = _ALPHA.findall(text.lower())   # numbers repeat legitimately in worked arithmetic
+    n = PHRASE_WORDS
+    if len(words) >= 2 * n and Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1)).most_common(1)[0][1] \
+            > max(limits["max_phrase_repeats"], len(words) // PHRASE_REPEAT_EVERY):
+        # the same 8 words again and again: a loop whose sentences do not end (list lines, run-on text), which the
+        # sentence counts cannot see. A list answer repeats its own phrasing from item to item ("when you feel a
+        # panic attack coming on"), so a longer text is allowed one more repeat per PHRASE_REPEAT_EVERY words.
+        return "repeated_phrase"
     if len(words) >= limits["min_words_for_ngrams"]:
         for n, cap in sorted(limits["top_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
             if _top_ngram_frac(words, int(n)) > cap:

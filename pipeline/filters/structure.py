@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..generate.protocol import guard_reasoning_cap
+from ..generate.protocol import guard_answer_cap, guard_reasoning_cap
 from ..records import GenerationRecord
 from .base import Filter
 
@@ -52,4 +52,9 @@ class StructureFilter(Filter):
                 # model trained on it learns to stop thinking mid-thought.
                 if len(text) >= cap - 2 and not _SENTENCE_END.search(text):
                     return "reasoning_cut_at_guard_limit"
+        cap = None if self.allow_cut_reasoning else guard_answer_cap(record.request.guard)
+        answer = final.answer.strip()
+        if cap is not None and len(answer) >= cap - 2 and not _SENTENCE_END.search(answer):
+            # the same for the answer: the guard stopped it at its cap mid-sentence ("I will not provide a")
+            return "answer_cut_at_guard_limit"
         return None

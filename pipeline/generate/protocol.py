@@ -49,6 +49,13 @@ def guard_reasoning_cap(guard: dict[str, str] | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def guard_answer_cap(guard: dict[str, str] | None) -> int | None:
+    """The most answer characters a request's format guard allowed (None without a guard, and for reasoning prompts,
+    whose answer ends in a checked number): the bounded span after the reasoning's in the 'answer' regex."""
+    spans = _REASONING_SPAN.findall(guard["answer"]) if guard else []
+    return int(spans[1]) if len(spans) > 1 else None
+
+
 def guard_regexes(spec: GuardSpec, kind: str, categories: list[str]) -> dict[str, str]:
     """Regexes for the two turn shapes: 'answer' (answer only) and 'tool_or_answer' (adaptive, calls left)."""
     text = f"[^<>]{{{spec.min_reasoning_chars},{spec.max_reasoning_chars}}}"

@@ -90,6 +90,7 @@ class DegenerationConfig(TypedDict):
     max_dup_line_char_frac: float
     max_sentence_repeats: int
     max_dup_sentence_frac: float
+    max_phrase_repeats: int
     top_ngram_max_frac: dict[int, float]
     dup_ngram_max_frac: dict[int, float]
     min_words_for_ngrams: int
@@ -102,8 +103,11 @@ DEFAULT_DEGENERATION: DegenerationConfig = {
     "max_dup_line_char_frac": 0.2,       # characters in duplicate lines / characters
     "max_sentence_repeats": 2,           # the same sentence (>= 3 words) more often than this
     "max_dup_sentence_frac": 0.3,        # repeated sentences / sentences (texts of 4+ sentences)
-    "top_ngram_max_frac": {2: 0.20, 3: 0.18, 4: 0.16},
-    "dup_ngram_max_frac": {5: 0.25, 6: 0.24, 7: 0.23, 8: 0.22, 9: 0.21, 10: 0.20},
+    "max_phrase_repeats": 3,             # the same 8 words (letters only) more often than this
+    # Gopher's n-gram limits, loosened for answers (docs/benchmarks.md): list answers repeat their own phrasing
+    # from item to item ("can be created with a different ...") without looping.
+    "top_ngram_max_frac": {2: 0.25, 3: 0.23, 4: 0.21},
+    "dup_ngram_max_frac": {5: 0.35, 6: 0.34, 7: 0.33, 8: 0.32, 9: 0.31, 10: 0.30},
     "min_words_for_ngrams": 100,         # n-gram shares are noise on shorter texts
     # Word salad: a completion whose tokens the teacher itself found unlikely on average (mean raw log-probability
     # per token, reported by vLLM; traces without it are not checked). Loops score high here and are caught by
@@ -282,7 +286,7 @@ class GuardSpec:
     max_reasoning_chars: int = 600
     max_answer_chars: int = 600
     refusal_openers: tuple[str, ...] = ()
-    allow_cut_reasoning: bool = False   # keep traces whose thinking the guard ended mid-sentence at its cap
+    allow_cut_reasoning: bool = False   # keep traces whose thinking or answer the guard ended mid-sentence at its cap
 
 
 @dataclass(frozen=True)
