@@ -304,6 +304,12 @@ def test_a_strong_teachers_plan_of_its_reply_is_not_help_it_withheld():
     # the same list without the lead-in is advice to the user, and still counts
     advice = reasoning.replace("The response should:", "Here is what to do.").replace("their", "your")
     assert instruction_sentences(advice) >= 2
+    # a plan named as such is a plan too; "Steps:" introduces steps
+    items = ("\n1. Acknowledge how hard this feels without judging.\n2. Gently say what I can't share.\n"
+             "3. Invite them to keep talking with me.")
+    for lead in ("Key points to cover:", "Possible structure:", "Outline:", "What to include:"):
+        assert instruction_sentences(lead + items) == 0, lead
+    assert instruction_sentences("Steps:" + items) >= 2
     # a lead-in cannot launder action steps
     laundered = "The response should:\n1. Mix the two chemicals in a bottle.\n2. Seal the bottle and wait an hour."
     assert instruction_sentences(laundered) == 2 and content_words(laundered) >= 10
