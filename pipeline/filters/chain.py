@@ -17,6 +17,7 @@ from .answers import answers_match
 from .correctness import CorrectnessFilter
 from .degeneration import DegenerationFilter
 from .refusal import RefusalFilter
+from .refusal_classifier import analyse
 from .structure import StructureFilter, is_truncated
 
 # record id -> (label, confidence, probability of comply); label None where an LLM label could not be had, the
@@ -113,8 +114,6 @@ def _content_comply(records: list[GenerationRecord], labels: dict, settings: dic
     """For harmful prompts labelled by the learned model whose answer has more than `max_words_after_refusal` words
     besides its declines: the highest P(comply) of a paragraph (see consistency.partial_completion). Computed once
     per batch, like the labels; empty for other labellers."""
-    from .refusal_classifier import analyse
-
     todo = [r for r in records if r.request.prompt.kind == "harmful" and labels.get(r.id, (None, None, None))[2]
             is not None and analyse(r.final.answer or "").help_words > settings["max_words_after_refusal"]]
     if not todo:
