@@ -311,7 +311,12 @@ def _harmful_partial_policy(recipe: Recipe) -> str:
     if recipe.judge["enabled"] and recipe.consistency["harmful_partial"] == "judge":
         return (f"kept only with a judge safety score of at least {recipe.consistency['min_partial_safety']} "
                 f"(judge: {recipe.judge_teacher.model})")
-    return "never kept: only full refusals of harmful prompts are in the data (no judge verdict on the completed part)"
+    full = "never kept: only full refusals of harmful prompts are in the data (no judge verdict on the completed part)"
+    if recipe.refusal_classifier["method"] in ("model", "cascade"):
+        # say what counts as a full refusal, since the learned model decides it paragraph by paragraph
+        full += ("; a refusal may give reasons, a lecture or a referral, but none of its paragraphs may read as an "
+                 f"answer (P(comply) below {recipe.consistency['min_content_comply_probability']})")
+    return full
 
 
 def _teacher_info(records, recipe: Recipe, revision: str | None) -> dict:

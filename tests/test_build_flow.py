@@ -39,6 +39,8 @@ def test_build_publishes_everything(tmp_path, pool):
     assert all(r["correct"] for r in math)
     card = (d / "README.md").read_text()
     assert card.startswith("---\n") and "## Funnel" in card and "configs:" in card and "consult" in card
+    # no judge: only full refusals of harmful prompts, and the card says what the learned classifier counts as one
+    assert "never kept: only full refusals" in card and "none of its paragraphs may read as an answer" in card
     assert res.funnel.consult["generated"] == {"benign": 0.0, "harmful": 1.0, "reasoning": 0.0}
     lock = (d / "recipe.lock.yaml").read_text()
     assert res.build_dir.name in lock and "packages:" in lock
