@@ -16,7 +16,7 @@ from pathlib import Path
 from .dedupe import deduplicate
 from .filters import apply_filters
 from .filters.chain import FilterSettings
-from .filters.labels import Labeller, missing_dependency
+from .filters.labels import LEARNED_METHODS, Labeller, missing_dependency
 from .filters.balance import apply_consult_balance
 from .funnel import Funnel, build_funnel
 from .generate.modes.templates import Templates
@@ -106,7 +106,7 @@ def _filter_identity(recipe: Recipe) -> dict[str, str]:
     filters off, so the filter switches do not matter here. New weights make a new build (published from the
     generation cache, no teacher call), instead of a rerun reporting the old build "finished" with rows the new
     classifier would label or keep differently."""
-    if recipe.refusal_classifier["method"] not in ("model", "cascade"):
+    if recipe.refusal_classifier["method"] not in LEARNED_METHODS:
         return {}
     from .filters.response_model import model_digest
 
@@ -312,10 +312,12 @@ def _harmful_partial_policy(recipe: Recipe) -> str:
         return (f"kept only with a judge safety score of at least {recipe.consistency['min_partial_safety']} "
                 f"(judge: {recipe.judge_teacher.model})")
     full = "never kept: only full refusals of harmful prompts are in the data (no judge verdict on the completed part)"
-    if recipe.refusal_classifier["method"] in ("model", "cascade"):
-        # say what counts as a full refusal, since the learned model decides it paragraph by paragraph
-        full += ("; a refusal may give reasons, a lecture or a referral, but none of its paragraphs may read as an "
-                 f"answer (P(comply) below {recipe.consistency['min_content_comply_probability']})")
+    if recipe.refusal_classifier["method"] in LEARNED_METHODS:
+        # say what counts as a full refusal, since the learned model decides it paragraph by paragraph (answers the
+        # cascade sends to the judge teacher keep the word rule)
+        full += ("; a refusal the learned classifier labels may give reasons, a lecture or a referral, but none of "
+                 "its paragraphs may read as an answer (P(comply) below "
+                 f"{recipe.consistency['min_content_comply_probability']})")
     return full
 
 

@@ -17,11 +17,14 @@ from .refusal_classifier import classify_response
 LlmLabels = Callable[[list[GenerationRecord]], dict[str, str | None]]
 
 
+LEARNED_METHODS = ("model", "cascade")   # the methods that label with the learned classifier (response_model.py)
+
+
 def missing_dependency(method: str) -> str | None:
     """Why `method` cannot run in this environment (None when it can). The learned classifier needs the
     all-MiniLM-L6-v2 weights, which are an optional install: a build must say so before any teacher is paid, not
     fail after generation."""
-    if method not in ("model", "cascade"):
+    if method not in LEARNED_METHODS:
         return None
     from ..embed import embedder_available
 

@@ -39,20 +39,20 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
 
 
-_REASONING_SPAN = re.compile(r"\[\^<>\]\{\d+,(\d+)\}")
+_BOUNDED_SPAN = re.compile(r"\[\^<>\]\{\d+,(\d+)\}")
 
 
 def guard_reasoning_cap(guard: dict[str, str] | None) -> int | None:
     """The most reasoning characters a request's format guard allowed (None without a guard): the first bounded
     span of the 'answer' regex that guard_regexes below writes."""
-    m = _REASONING_SPAN.search(guard["answer"]) if guard else None
+    m = _BOUNDED_SPAN.search(guard["answer"]) if guard else None
     return int(m.group(1)) if m else None
 
 
 def guard_answer_cap(guard: dict[str, str] | None) -> int | None:
     """The most answer characters a request's format guard allowed (None without a guard, and for reasoning prompts,
     whose answer ends in a checked number): the bounded span after the reasoning's in the 'answer' regex."""
-    spans = _REASONING_SPAN.findall(guard["answer"]) if guard else []
+    spans = _BOUNDED_SPAN.findall(guard["answer"]) if guard else []
     return int(spans[1]) if len(spans) > 1 else None
 
 
