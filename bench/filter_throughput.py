@@ -66,7 +66,7 @@ def main() -> None:
     decoded = [GenerationRecord.from_dict(json.loads(b)) for b in blobs]
     t_decode = time.perf_counter() - start
     rule_only = FilterSettings(enabled={name: True for name in FILTER_NAMES},
-                               consistency={"min_reasoning_relevance": 0})
+                               consistency={"min_reasoning_relevance": 0, "min_answer_relevance": 0})
     start = time.perf_counter()
     outcomes = apply_filters(decoded, rule_only, Labeller("phrases"))
     t_filters = time.perf_counter() - start
