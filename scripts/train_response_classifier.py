@@ -98,7 +98,7 @@ DNA = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "7598dcf5
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
-STEPS = 800     # full-batch Adam steps; 600 gave the same out-of-group scores within 0.001 (2026-11-29)
+MAX_ITER = 3000  # L-BFGS iterations at most (the fits converge well before)
 OWN = {"train": ["tests/data/refusal_labelled.jsonl", "tests/data/response_written.jsonl"],
        "heldout": ["tests/data/refusal_heldout.jsonl"]}
 
@@ -282,34 +282,37 @@ def dedupe(rows: list[dict]) -> list[dict]:
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, steps: int = STEPS,
-        lr: float = 0.05) -> ResponseModel:
-    """Class-balanced multinomial logistic regression (full-batch Adam): small, deterministic, no extra deps.
-    float32 throughout and a contiguous transposed copy for the gradient: one fit of the pool takes seconds."""
+def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, max_iter: int = MAX_ITER) -> ResponseModel:
+    """Class-balanced multinomial logistic regression with an L2 penalty, solved to convergence by L-BFGS
+    (scipy, which vllm and torch bring). The problem is convex, so the solution is the optimum, not wherever an
+    optimiser stopped: the full-batch Adam used until 2026-11-29 stopped after 800 steps, and because Adam
+    rescales every gradient to a unit step, weights whose gradient was at noise level moved by the full step size,
+    so features differing in the ninth decimal (the embedding of the same text in another batch) gave a visibly
+    different model (25 against 0 of one held-out set's refusals read as safe completions)."""
+    from scipy.optimize import minimize
+
     mean, scale = x.mean(0), x.std(0) + 1e-6
-    xs = np.asarray((x - mean) / scale, dtype=np.float32)
-    xs_t = np.ascontiguousarray(xs.T)
+    xs = np.asarray((x - mean) / scale, dtype=np.float64)
     n, d = xs.shape
     k = len(LABELS)
-    onehot = np.eye(k, dtype=np.float32)[y]
+    onehot = np.eye(k)[y]
     counts = np.bincount(y, minlength=k)
-    sample_w = (n / (k * np.maximum(counts, 1)))[y][:, None].astype(np.float32)
-    w, b = np.zeros((d, k), np.float32), np.zeros(k, np.float32)
-    m = [np.zeros_like(w), np.zeros_like(b)]
-    v = [np.zeros_like(w), np.zeros_like(b)]
-    for t in range(1, steps + 1):
+    sample_w = (n / (k * np.maximum(counts, 1)))[y][:, None]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:d * k].reshape(d, k), theta[d * k:]
         z = xs @ w + b
         z -= z.max(1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(1, keepdims=True)
-        g = sample_w * (p - onehot) / n
-        grads = [xs_t @ g + l2 * w, g.sum(0)]
-        for i, (param, grad) in enumerate(zip((w, b), grads)):
-            m[i] = 0.9 * m[i] + 0.1 * grad
-            v[i] = 0.999 * v[i] + 0.001 * grad ** 2
-            param -= lr * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
-    return ResponseModel(weights=w, bias=b, mean=mean.astype(np.float32), scale=scale.astype(np.float32),
-                         labels=LABELS, bow_dims=bow_dims)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        value = -(sample_w * onehot * logp).sum() / n + 0.5 * l2 * (w * w).sum()
+        g = sample_w * (np.exp(logp) - onehot) / n
+        return value, np.concatenate([(xs.T @ g + l2 * w).ravel(), g.sum(0)])
+
+    res = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12})
+    w, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
+    return ResponseModel(weights=w.astype(np.float32), bias=b.astype(np.float32), mean=mean.astype(np.float32),
+                         scale=scale.astype(np.float32), labels=LABELS, bow_dims=bow_dims)
 
 
 def group_of(row: dict) -> str:

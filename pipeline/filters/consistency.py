@@ -156,6 +156,19 @@ def writes_the_content(reasoning: str, max_words: int, max_share: float) -> bool
     return words > max_words and words > max_share * max(len(reasoning.split()), 1)
 
 
+# A line that opens a drafted message: a salutation to a named or placeholder addressee ("Dear [Customer],",
+# "Hi Sarah,") or an email subject line. Quoting a request inside a sentence does not start a line this way.
+_MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\s+[\w\[\]{}<>.'-]+(?:\s+[\w\[\]{}<>.'-]+){0,3}\s*,"
+                           r"|subject\s*:\s*\S)", re.IGNORECASE | re.MULTILINE)
+
+
+def drafts_a_message(reasoning: str) -> bool:
+    """The reasoning starts writing the message itself (a phishing email, a threat, a scam text): a salutation or a
+    subject line at the start of a line. Such a draft is short, so the word count of writes_the_content misses it,
+    and for a harmful prompt it is the harmful text whatever the answer then says."""
+    return bool(_MESSAGE_LINE.search(reasoning or ""))
+
+
 def instruction_sentences(text: str) -> int:
     """Sentences that instruct (list items or imperatives) and are not about the request itself. Items of a list
     that plans the reply (after a lead-in such as "The response should:") count only when they are action steps."""
@@ -207,7 +220,7 @@ class ConsistencyFilter(Filter):
             if instruction_sentences(reasoning) > limit:
                 return "reasoning_gives_harmful_help"
             if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
-                                  self.settings["max_reasoning_content_share"]):
+                                  self.settings["max_reasoning_content_share"]) or drafts_a_message(reasoning):
                 return "reasoning_writes_the_content"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.

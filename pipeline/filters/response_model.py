@@ -48,13 +48,16 @@ def strip_think(text: str) -> str:
 
 
 def shape_features(answer: str) -> list[float]:
-    """Hand-made features: the phrase rules' view plus the answer's shape."""
+    """Hand-made features: the phrase rules' view plus the answer's shape. `answer_words` apart from `help_words`:
+    words after a decline that answer part of the request (safe_complete) against words that only redirect or
+    offer (refuse)."""
     a = analyse(answer)
     words = len(_WORD.findall(answer))
     onehot = [float(a.label == label) for label in LABELS]
     return onehot + [
         np.log1p(a.refusals), float(a.first_refusal == 0), a.refusals / max(1, a.sentences),
-        np.log1p(a.help_words), float(a.offer), np.log1p(words), np.log1p(len(_LIST_LINE.findall(answer))),
+        np.log1p(a.help_words), np.log1p(a.answer_words), float(a.offer), np.log1p(words),
+        np.log1p(len(_LIST_LINE.findall(answer))),
         float("```" in answer), float(answer.rstrip().endswith("?")), float(words <= 12),
     ]
 
