@@ -158,8 +158,9 @@ def writes_the_content(reasoning: str, max_words: int, max_share: float) -> bool
 
 # A line that opens a drafted message: a salutation to a named or placeholder addressee ("Dear [Customer],",
 # "Hi Sarah,") or an email subject line. Quoting a request inside a sentence does not start a line this way.
-_MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\s+[\w\[\]{}<>.'-]+(?:\s+[\w\[\]{}<>.'-]+){0,3}\s*,"
-                           r"|subject\s*:\s*\S)", re.IGNORECASE | re.MULTILINE)
+_ADDRESSEE = r"[\w\[\]{}<>.'-]+"
+_MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\s+" + _ADDRESSEE + r"(?:\s+" + _ADDRESSEE
+                           + r"){0,3}\s*,|subject\s*:\s*\S)", re.IGNORECASE | re.MULTILINE)
 
 
 def drafts_a_message(reasoning: str) -> bool:
