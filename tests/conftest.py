@@ -26,7 +26,11 @@ def _ray_session():
 def engine_recipe(tmp_path_factory):
     from helpers import make_recipe
 
-    return make_recipe(tmp_path_factory.mktemp("engine"))
+    # The engine tests check the machinery on the real engine (shards, card, hashes, cache, judge), which needs rows.
+    # The 135M model writes no trace the consistency checks accept: the last one they let through drafted a phishing
+    # email in its reasoning ("Dear [AccountNumber], …"), which `reasoning_writes_the_content` now rejects. So they
+    # are off here; they are tested on their own (test_quality_filters.py) and run in the demo.
+    return make_recipe(tmp_path_factory.mktemp("engine"), filters={"consistency": False})
 
 
 @pytest.fixture(scope="session")
