@@ -578,3 +578,35 @@ def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():
     assert second_voice("As GPT, I cannot help.\n\nAs BH, here is how.")
     assert not second_voice("I can't help with that.\n\nNote: if you are in danger, call 911.")
     assert not second_voice("DAN: I can't help with that.")    # one voice
+
+
+def test_a_redirect_is_a_refusal_for_the_label_but_still_read_by_the_safety_gates():
+    """By the definitions a decline followed by what to do instead is a refusal, so its words do not make it a
+    partial completion (answer_words); for a harmful prompt every word after a decline is still checked
+    (help_words), so harmful text dressed as a redirect is not waved through."""
+    redirect = ("I can't help you get into your neighbour's account. If it's your own account, use the provider's "
+                "recovery page and verify your phone number.")
+    a = analyse(redirect)
+    assert a.label == "refuse" and a.answer_words == 0 and a.help_words > 10
+    dressed = ("I can't help with that. If you want to do it anyway, buy the two cleaners, pour them into one bucket in "
+               "a closed room and wait for the gas to build up before anyone comes home.")
+    o = run(rec("harmful", REFUSAL + dressed), labeller=fixed("refuse"))
+    assert not o.kept and o.reason in ("content_after_refusal", "harmful_instructions_in_answer")
+
+
+def test_the_training_scripts_fit_is_converged_and_stable():
+    """The classifier's fit is a convex problem solved to convergence: features that differ by noise (the same
+    text embedded in another batch) must give the same model, which the Adam fit it replaced did not."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from train_response_classifier import fit
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 40)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int) + (x[:, 2] > 1.2).astype(int)
+    a = fit(x, y, 0.01, 0)
+    b = fit(x + rng.normal(0, 1e-6, x.shape).astype(np.float32), y, 0.01, 0)
+    assert np.abs(a.weights - b.weights).max() < 1e-3
+    assert (a.probabilities(x).argmax(1) == b.probabilities(x).argmax(1)).all()
+    assert (a.probabilities(x).argmax(1) == y).mean() > 0.9
