@@ -189,6 +189,19 @@ def test_an_answer_cut_off_at_the_guards_character_cap_is_rejected():
     assert apply_filters([outs[0].record], allowed, Labeller("phrases"))[0].reason != "answer_cut_at_guard_limit"
 
 
+def test_an_answer_that_starts_mid_sentence_is_rejected():
+    """Seen in the demo with cut reasoning allowed: the answer went on with the reasoning's cut sentence ("to ensure
+    they work well during daylight …"). Capitalised, code or a product name with a lowercase letter is fine."""
+    think = "<think>\nNight photos need a steady camera and more light.\nDecision: comply\n</think>\n"
+    prompt = "What is a good way to shoot photos at night?"
+    o = run(rec("benign", think + "to ensure they work well at night, use a tripod and a long exposure.", prompt=prompt))
+    assert (o.stage, o.reason) == ("invalid_structure", "answer_starts_mid_sentence")
+    for answer in ("To keep them sharp at night, use a tripod and a long exposure.",
+                   "iPhone night mode works well: hold the phone still on a tripod for a long exposure.",
+                   "`raspistill -ss 6000000` takes a six-second night exposure on a Raspberry Pi camera."):
+        assert run(rec("benign", think + answer, prompt=prompt)).reason != "answer_starts_mid_sentence"
+
+
 def test_trace_rejects_only_into_a_funnel_stage():
     t = run(rec("benign", "<think>\nx\nDecision: comply\n</think>\n" + PROSE))
     with pytest.raises(ValueError, match="unknown funnel stage"):

@@ -9,6 +9,8 @@ from .base import Filter
 
 _SENTENCE_END = re.compile(r"""[.!?:)\]"'*`]\s*$""")
 _DECISION_LINE = re.compile(r"\n?Decision:\s*\w+\s*$")
+# A lowercase connective or preposition as the answer's first word: the answer goes on from text it did not write
+_MID_SENTENCE_START = re.compile(r"(?:to|and|or|of|that|which|whose|with|for|in|on|at|by|from|than|whereas|into)\s")
 
 
 def is_truncated(record: GenerationRecord) -> bool:
@@ -57,4 +59,8 @@ class StructureFilter(Filter):
         if cap is not None and len(answer) >= cap - 2 and not _SENTENCE_END.search(answer):
             # the same for the answer: the guard stopped it at its cap mid-sentence ("I will not provide a")
             return "answer_cut_at_guard_limit"
+        if _MID_SENTENCE_START.match(answer):
+            # "to ensure they work well during daylight …": the answer continues a sentence of the reasoning (seen
+            # when the guard cut the thinking and cut reasoning was allowed); a user would read a fragment
+            return "answer_starts_mid_sentence"
         return None
