@@ -44,7 +44,7 @@ _REFUSAL = re.compile(
     r"|I(?:'m|\s+am)\s+not\s+programmed\s+to|prohibits?\s+me\s+from"
     r"|I\s+am\s+not\s+going\s+to\b|I'm\s+not\s+going\s+to\b"
     r"|(?:this|that)\s+(?:request\s+)?(?:is|would\s+be)\s+(?:against|a\s+violation\s+of)"
-    r"|not\s+something\s+I(?:\s+(?:can|will|would)|'ll|'d|'m\s+(?:able|going|willing))"
+    r"|(?:not|isn't|wasn't|aren't)\s+something\s+I(?:\s+(?:can|will|would)|'ll|'d|'m\s+(?:able|going|willing))"
     r"|a\s+request\s+I\s+(?:have|need|must)\s+to\s+(?:turn\s+down|decline)"
     r"|I(?:'d|\s+would)\s+(?:rather|prefer)\s+not\b|I(?:'m|\s+am)\s+not\s+comfortable\s+(?:with\b|\w+ing\b)"
     r"|^(?:sorry,?\s+)?no\s+(?:\w+\s+){0,6}from\s+me\b|(?:is|are)\s+off\s+the\s+table"
