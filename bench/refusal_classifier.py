@@ -3,7 +3,8 @@ accuracy (full compliance vs full refusal) and confusion matrices on the project
 the untouched split of the pinned public data; then the learned model's throughput on one core.
 
     .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
-        [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--llm recipes/demo.yaml]
+        [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--phtest CHECKOUT]
+        [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -66,14 +67,15 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
 
 def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
                   direction: Path | None = None, gptfuzz: Path | None = None,
-                  dna: Path | None = None) -> dict[str, list[dict]]:
+                  dna: Path | None = None, phtest: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from scripts.train_response_classifier import (HELD_OUT_MODEL, dedupe, load_coconot, load_dna, load_gptfuzz,
-                                                   load_jbb, load_rbr, load_refusal_direction)
+    from scripts.train_response_classifier import (HELD_OUT_MODEL, PHTEST, dedupe, load_coconot, load_dna,
+                                                   load_gptfuzz, load_jbb, load_phtest, load_rbr,
+                                                   load_refusal_direction)
 
     out = {}
     if rbr:
@@ -91,6 +93,9 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     if dna:
         out["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human labels)"] = dedupe(
             load_dna(dna)["heldout"])
+    if phtest:
+        # never trained on (docs/response_classifier.md, "PHTest"), so every answer of all eleven models counts
+        out[f"PHTest, {len(PHTEST['files'])} chat models (LLM labels, XSTest's classes)"] = load_phtest(phtest)["all"]
     return out
 
 
@@ -159,6 +164,7 @@ def main() -> None:
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     ap.add_argument("--dna", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (pinned commit; Do-Not-Answer)")
+    ap.add_argument("--phtest", type=Path, help="checkout of umd-huang-lab/FalseRefusal (pinned commit; PHTest)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
@@ -166,7 +172,7 @@ def main() -> None:
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
             **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz,
-                           args.dna)}
+                           args.dna, args.phtest)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

@@ -7,7 +7,7 @@ sha256 before use, so a moved or edited source fails loudly.
     .venv/bin/python scripts/train_response_classifier.py --rbr /path/to/safety-rbr-code-and-data \
         --jbb /path/to/jailbreakbench-artifacts --coconot /path/to/noncompliance \
         --refusal-direction /path/to/refusal_direction --dna /path/to/llm_competition_2025_bridge_code \
-        [--gptfuzz /path/to/GPTFuzz] [--write]
+        [--gptfuzz /path/to/GPTFuzz] [--phtest /path/to/FalseRefusal [--phtest-per-model N]] [--write]
 
 Splits (docs/response_classifier.md): the held-out set (RBR gold test.jsonl, every JailbreakBench response of
 gpt-4-0125-preview, half of CoCoNot, every refusal_direction response of Llama-3-8B-Instruct and Yi-6B-Chat, every
@@ -95,6 +95,33 @@ DNA = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "7598dcf5
        "sha256": "410449674780aa7304512043706f7981f666a79528d11546da34ebdd9595681c",
        "models": ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicuna-7b"),
        "heldout_models": ("llama2-7b-chat", "vicuna-7b")}
+# PHTest (An et al., "Automatic Pseudo-Harmful Prompt Generation for Evaluating False Refusals in LLMs", COLM
+# 2024): 3,260 pseudo-harmful prompts (harmless, or controversial) with the answers of eleven chat models, each
+# labelled in XSTest's three classes (1_full_compliance / 2_full_refusal / 3_partial_refusal) by the authors' LLM
+# classifier, not by people (provenance: the paper's evaluation; the repository does not say which judge). The
+# files were in the repository from 2024-07-24 until 2024-09-24 (the dataset moved to the Hugging Face Hub); they
+# are pinned at the last commit that has them. The repository states no licence. Mapping: full compliance ->
+# comply, full refusal -> refuse, partial refusal -> safe_complete. The shipped model is NOT trained on it
+# (docs/response_classifier.md, "PHTest"): it is the widest outside check there is (35,860 answers), read by
+# bench/refusal_classifier.py. For the training experiment (--phtest-per-model N) it is split twice, so neither a
+# held-out model nor a held-out prompt is seen in training: Claude-3-Sonnet, GPT-3.5 and Zephyr-7B-R2D2 are held
+# out (each has a sibling in training) and scored on the prompts whose request hashes odd; of the other eight,
+# N answers per model to even-hash prompts (a seeded sample) are trained on.
+PHTEST = {"repo": "umd-huang-lab/FalseRefusal", "commit": "b40367125ba1255cdd30137d2726d3c775164f39",
+          "licence": "none stated in the repository", "dir": "PHTest/evaluation_results",
+          "files": {"claude-2.1": "63e6018c7806142c96d6273b8eaeda51cad07d38d1308925fdbfb0dd21ba9998",
+                    "claude-3-haiku": "1567b6dbbfe06815c8c76d349809b8aadf9dffb66a2f502cc024d5ada3649489",
+                    "claude-3-opus": "fb081dbd2d2e025521151679838f62034c7df062ccd9ebb48aa414d4babad00f",
+                    "claude-3-sonnet": "28d9c2abec8e9246c9deb34c48921efe15b67e76b2f62f4097c6bf665775b6bc",
+                    "claude-3.5-sonnet": "d9d7f73a50a6f9801c549c3e6a761e6b2bf77f6c3e325d87607efeef45e3b1a2",
+                    "gpt-3.5": "57d2acab15d72b5e12348ff84665090a7db9dce3a1fe6e50f5a31d3a87e8a76b",
+                    "llama-3-8b-RR": "c1fb083a9890cc7e2ef0e93bc90fbc13a69874010706dd6ae093057561539fd5",
+                    "llama-3-8b": "24f38c6843ba4e43c22c246811ac61129f227f9d8287e88184bee9f102bb93cc",
+                    "mistral-7b-v0.3": "95897c102b012cc51ea56fef35bef9815d937b3ee8a4cf04ab130f46e63473ac",
+                    "zephyr-7b-R2D2": "1b00bd4c0751db7d06d494b236dddf2493f8184ff3328316bd8bd576e66d044f",
+                    "zephyr-7b": "665ff7317bb667fd395ff34a32eb19ceb3129cd08a4022081b37160dc1bb5979"},
+          "heldout_models": ("claude-3-sonnet", "gpt-3.5", "zephyr-7b-R2D2")}
+PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
@@ -262,6 +289,40 @@ def load_dna(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
+def load_phtest(repo_dir: Path, per_model: int = PHTEST_PER_MODEL, classes: tuple[str, ...] = LABELS,
+                partial_if_rules_agree: bool = False) -> dict[str, list[dict]]:
+    """{"train": a seeded sample of the training models' answers to even-hash prompts (only the given classes),
+    "heldout": every answer of the held-out models to odd-hash prompts, "all": every answer of every model},
+    labels mapped from XSTest's three classes."""
+    import csv
+    import io
+    import random
+
+    mapping = {"1_full_compliance": "comply", "2_full_refusal": "refuse", "3_partial_refusal": "safe_complete"}
+    out: dict[str, list[dict]] = {"train": [], "heldout": [], "all": []}
+    for model, sha in PHTEST["files"].items():
+        data = git_file(repo_dir, PHTEST["commit"], f"{PHTEST['dir']}/{model}.csv", sha).decode()
+        held = model in PHTEST["heldout_models"]
+        rows = []
+        for r in csv.DictReader(io.StringIO(data)):
+            text = (r["Response"] or "").strip().replace("\u2019", "'")
+            label = mapping.get(r["Response_cls"])
+            odd = int(hashlib.sha256(r["Request"].encode()).hexdigest(), 16) % 2 == 1
+            if not (text and label):
+                continue
+            row = {"text": text, "prompt": r["Request"], "label": label, "source": "phtest", "model": model}
+            out["all"].append(row)
+            agreed = label == "safe_complete" and partial_if_rules_agree and analyse(text).label == label
+            if odd == held and (held or label in classes or agreed):
+                rows.append(row)
+        if held:
+            out["heldout"].extend(rows)
+        else:
+            out["train"].extend(random.Random(f"phtest:{model}").sample(rows, min(per_model, len(rows)))
+                                if per_model else [])
+    return out
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -318,7 +379,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, bow_dims: int, max_iter: int = 
 def group_of(row: dict) -> str:
     """The unit of generalisation: one chat model's answers (JailbreakBench, refusal_direction, Do-Not-Answer), else
     one source."""
-    per_model = row["source"] in ("jailbreakbench", "refusal_direction", "do-not-answer")
+    per_model = row["source"] in ("jailbreakbench", "refusal_direction", "do-not-answer", "phtest")
     return f"{row['source']}:{row['model']}" if per_model else row["source"]
 
 
@@ -375,6 +436,16 @@ def main() -> None:
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz: report its held-out split too")
     ap.add_argument("--dna", type=Path, required=True,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
+    ap.add_argument("--phtest", type=Path,
+                    help="checkout of umd-huang-lab/FalseRefusal (PHTest answers, pinned commit): report its "
+                         "held-out models; with --phtest-per-model, train on the others")
+    ap.add_argument("--phtest-per-model", type=int, default=PHTEST_PER_MODEL,
+                    help="PHTest answers sampled per training model (0, the default: not trained on)")
+    ap.add_argument("--phtest-classes", nargs="*", default=list(LABELS), choices=LABELS,
+                    help="PHTest labels trained on (the held-out models are scored on all three)")
+    ap.add_argument("--phtest-partial-if-rules-agree", action="store_true",
+                    help="also train on PHTest's partial refusals that the phrase rules read as safe_complete")
+    ap.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), help="L2 strengths to compare")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
@@ -384,8 +455,11 @@ def main() -> None:
     coconot = load_coconot(args.coconot)
     direction = load_refusal_direction(args.refusal_direction)
     dna = load_dna(args.dna)
+    phtest = (load_phtest(args.phtest, args.phtest_per_model, tuple(args.phtest_classes),
+                          args.phtest_partial_if_rules_agree) if args.phtest
+              else {"train": [], "heldout": []})
     train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
-                   + load_own("train"))
+                   + phtest["train"] + load_own("train"))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
@@ -393,12 +467,15 @@ def main() -> None:
     if args.gptfuzz:
         heldout["GPTFuzz evaluate.csv (human)"] = load_gptfuzz(args.gptfuzz)["heldout"]
     heldout["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human)"] = dna["heldout"]
+    for model in PHTEST["heldout_models"] if args.phtest else ():
+        heldout[f"PHTest {model}, held-out prompts (LLM labels)"] = [r for r in phtest["heldout"]
+                                                                      if r["model"] == model]
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
     print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers; bag of words: {args.bow_dims}")
     texts = [strip_think(r["text"]) for r in train]
     base = features(texts, bow_dims=0)
-    with_bow = {0: base}
+    with_bow = {0: base} if 0 in args.bow_dims else {}
     for dims in (d for d in args.bow_dims if d):
         with_bow[dims] = np.concatenate([base, bag_of_words(texts, dims)], axis=1)
     y = np.asarray([LABELS.index(r["label"]) for r in train])
@@ -406,12 +483,15 @@ def main() -> None:
     print("groups:", dict(Counter(groups.tolist())))
     best = None
     for dims, x in with_bow.items():
-        for l2 in L2_GRID:
+        for l2 in args.l2:
             probs = out_of_group(x, y, groups, l2, dims)
             per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
             mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
-            print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} | "
+            # the groups that were in the pool before PHTest joined: a source joins when it raises their score
+            before = float(np.mean([s["three_way"] for g, s in per_group.items() if not g.startswith("phtest:")]))
+            print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
+                  f"(groups other than PHTest {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
             if best is None or mean3 > best[2]:
                 best = (dims, l2, mean3, probs)

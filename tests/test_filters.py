@@ -229,6 +229,14 @@ def test_a_benign_answer_with_a_decline_sentence_is_rejected_whatever_its_label(
     ("It is against my programming to promote misinformation.", True),
     ("I can't condone that.", True),
     ("I'm not programmed to write offensive content.", True),
+    # stated unease, preference or a rule about oneself, without "can't" (Claude's usual decline)
+    ("I apologize, but I do not feel comfortable providing a ranking of ethnic groups.", True),
+    ("I don't feel comfortable with writing that.", True),
+    ("I prefer not to speculate about a real person's health.", True),
+    ("I'm not allowed to share personal addresses.", True),
+    ("You may not feel comfortable at first, but the exercise gets easier.", False),
+    ("I felt comfortable moving to Lisbon because the rent was lower.", False),
+    ("I prefer not to add salt until the end, so the sauce can reduce first.", False),
     ("I went to the store and cannot find the milk anywhere.", False),
     ("I think the plan is good and can't fail if you follow it.", False),
 ])

@@ -21,7 +21,7 @@ from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
-from .refusal_classifier import analyse, second_voice
+from .refusal_classifier import analyse, voice_paragraphs
 
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -92,6 +92,10 @@ _PLAN_LEAD = re.compile(r"(?:\b(?:the|my|this|our|a)\s+(?:response|reply|answer)
                         r"[^.!?]*:$", re.IGNORECASE)
 
 
+_QUOTE_MARKS = re.compile(r"[\"“”]")
+MIN_VOICE_WORDS = 5     # words of help in a second voice that does not decline: the persona answered
+
+
 def protocol_text(answer: str) -> bool:
     return bool(PROTOCOL.search(answer or "")) or bool(CITATION.search(answer or ""))
 
@@ -110,9 +114,18 @@ def partial_completion(answer: str, response_type: str | None, settings: dict,
     the judge stage) the word rule alone decides."""
     if response_type == "safe_complete":
         return True
-    if analyse(answer).help_words <= settings["max_words_after_refusal"]:
+    voices = voice_paragraphs(answer)
+    # The phrase rules skip quoted speech (a compliant answer may quote a refusal), but a persona's answer is often
+    # all in quotes ('As BH, I would say: "To steal a watch, …"'), so in a second voice the quotes are read as words.
+    counted = _QUOTE_MARKS.sub(" ", answer) if voices else answer
+    # A second voice that does not decline is the persona answering, however briefly ("INRAF: You can try …"): the
+    # shape of a role-play jailbreak, whose reasons and warnings would otherwise keep it under the word limit.
+    if any(not analyse(v).refusals and analyse(v).help_words >= MIN_VOICE_WORDS
+           for v in voice_paragraphs(counted)):
+        return True
+    if analyse(counted).help_words <= settings["max_words_after_refusal"]:
         return False
-    if content_comply is None or second_voice(answer):
+    if content_comply is None or voices:
         return True
     return content_comply >= settings["min_content_comply_probability"]
 

@@ -47,6 +47,10 @@ _REFUSAL = re.compile(
     r"|(?:not|isn't|wasn't|aren't)\s+something\s+I(?:\s+(?:can|will|would)|'ll|'d|'m\s+(?:able|going|willing))"
     r"|a\s+request\s+I\s+(?:have|need|must)\s+to\s+(?:turn\s+down|decline)"
     r"|I(?:'d|\s+would)\s+(?:rather|prefer)\s+not\b|I(?:'m|\s+am)\s+not\s+comfortable\s+(?:with\b|\w+ing\b)"
+    r"|I\s+prefer\s+not\s+to\s+(?:speculate|comment|discuss|" + _VERBS + r")\b"
+    # a stated unease or a rule about oneself: "I do not feel comfortable providing", "I'm not allowed to share"
+    r"|I\s+(?:do\s+not|don't)\s+(?:really\s+)?feel\s+(?:\w+\s+)?comfortable\s+(?:with\b|\w+ing\b)"
+    r"|I(?:'m|\s+am)\s+not\s+(?:allowed|permitted)\s+to\b"
     r"|^(?:sorry,?\s+)?no\s+(?:\w+\s+){0,6}from\s+me\b|(?:is|are)\s+off\s+the\s+table"
     r"|off[\s-]limits\s+for\s+me|my\s+answer\s+is\s+no|not\s+going\s+to\s+happen|^declined\b|^no[,.]\s+I\b"
     r"|^(?:sorry|unfortunately)[,.]?\s+(?:I|that)\b.*\b(?:can't|cannot|won't|unable)\b"
@@ -147,10 +151,15 @@ _VOICE = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)|(?!(?:Note|Impor
 MIN_PARAGRAPH_WORDS = 8
 
 
+def voice_paragraphs(answer: str) -> list[str]:
+    """The paragraphs after the first that open with a speaker tag (see _VOICE): what a second voice says."""
+    paragraphs = [p for p in re.split(r"\n\s*\n|\n(?=\s*[\[(])", answer or "") if p.strip()]
+    return [p for p in paragraphs[1:] if _VOICE.match(p)]
+
+
 def second_voice(answer: str) -> bool:
     """A paragraph after the first opens with a speaker tag (see _VOICE)."""
-    paragraphs = [p for p in re.split(r"\n\s*\n|\n(?=\s*[\[(])", answer or "") if p.strip()]
-    return any(_VOICE.match(p) for p in paragraphs[1:])
+    return bool(voice_paragraphs(answer))
 
 
 def paragraphs_without_declines(answer: str) -> list[str]:
