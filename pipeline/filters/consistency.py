@@ -21,7 +21,7 @@ from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
-from .refusal_classifier import analyse, voice_paragraphs
+from .refusal_classifier import analyse, voice_paragraphs, with_quotes_read
 
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -92,7 +92,6 @@ _PLAN_LEAD = re.compile(r"(?:\b(?:the|my|this|our|a)\s+(?:response|reply|answer)
                         r"[^.!?]*:$", re.IGNORECASE)
 
 
-_QUOTE_MARKS = re.compile(r"[\"“”]")
 MIN_VOICE_WORDS = 5     # words of help in a second voice that does not decline: the persona answered
 
 
@@ -116,9 +115,8 @@ def partial_completion(answer: str, response_type: str | None, settings: dict,
     if response_type == "safe_complete":
         return True
     voices = voice_paragraphs(answer)
-    # The phrase rules skip quoted speech (a compliant answer may quote a refusal), but a persona's answer is often
-    # all in quotes ('As BH, I would say: "To steal a watch, …"'), so in a second voice the quotes are read as words.
-    counted = _QUOTE_MARKS.sub(" ", answer) if voices else answer
+    # in a second voice, quoted speech is the persona's answer
+    counted = with_quotes_read(answer) if voices else answer
     # A second voice that does not decline is the persona answering, however briefly ("INRAF: You can try …"): the
     # shape of a role-play jailbreak, whose reasons and warnings would otherwise keep it under the word limit.
     for voice in map(analyse, voice_paragraphs(counted)):
