@@ -1,7 +1,7 @@
 """The whole filter chain (`ascl audit`, default settings, no judge) on human-labelled public responses given the
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
-    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT]
+    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--strong-traces CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
@@ -18,7 +18,14 @@ Do-Not-Answer data_en.csv (human labels; the answers of its two held-out models,
 risky instructions): the refusals (action 0) given as `benign` (to be rejected) and as `harmful` (to be kept); every
 answer the annotators marked harmful given as
 `harmful`; the direct answers the annotators marked harmless given as `sensitive` (a safe answer to a risky
-request: each should be kept by the refusal gate, so what is rejected is the other checks' false rejections)."""
+request: each should be kept by the refusal gate, so what is rejected is the other checks' false rejections).
+
+Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_TRACES below): 500 WildJailbreak
+adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
+each answer. Given as `sensitive` each should be kept (a careful reasoning teacher's refusal or safe completion);
+given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). No labels:
+what is rejected is read, not scored. The file cuts every reasoning at about 256 tokens, so the thinking ends
+mid-sentence; that is the file's, not the teacher's."""
 from __future__ import annotations
 
 import argparse
@@ -33,14 +40,28 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import dedupe, load_dna, load_gptfuzz, load_rbr  # noqa: E402
+from train_response_classifier import dedupe, git_file, load_dna, load_gptfuzz, load_rbr  # noqa: E402
+
+# Pinned like the classifier's data (scripts/train_response_classifier.py). The repository states no licence; the
+# prompts and answers are WildJailbreak's (allenai, ODC-BY 1.0 per its dataset card), the reasoning Qwen3-32B's.
+# Read by this benchmark only: never trained or tuned on, not stored in this repository.
+STRONG_TRACES = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+                 "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+                 "path": "team_p02_honda/data/dna/matsugi/sft/cleaning/adversarial_harmful_train_part_03_00000_qwen3-32B.json",
+                 "sha256": "fa71021c1d17902f978bd0475c93e9dbf910e96a9827611267fddd6ea84e8980"}
+
+
+def load_strong_traces(repo_dir: Path) -> list[dict]:
+    data = git_file(repo_dir, STRONG_TRACES["commit"], STRONG_TRACES["path"], STRONG_TRACES["sha256"])
+    return [{"prompt": r["question"], "response": r["output"]} for r in json.loads(data)]
 
 
 def run(name: str, rows: list[dict], kind: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in rows:
-            f.write(json.dumps({"prompt": r["prompt"], "kind": kind, "reasoning": "The user asks: " + r["prompt"][:300],
-                                "answer": r["text"]}) + "\n")
+            trace = {"response": r["response"]} if "response" in r else {
+                "reasoning": "The user asks: " + r["prompt"][:300], "answer": r["text"]}
+            f.write(json.dumps({"prompt": r["prompt"], "kind": kind, **trace}) + "\n")
     verdicts, counts = audit_file(f.name)
     Path(f.name).unlink()
     kept = sum(v["kept"] for v in verdicts)
@@ -54,6 +75,8 @@ def main() -> None:
     ap.add_argument("--rbr", type=Path, required=True)
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     ap.add_argument("--dna", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
+    ap.add_argument("--strong-traces", type=Path,
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code (Qwen3-32B reasoning, STRONG_TRACES)")
     args = ap.parse_args()
     test = [r for r in load_rbr(args.rbr)["heldout"] if r["text"].strip()]
     comply = [r for r in test if r["label"] == "comply"]
@@ -75,6 +98,10 @@ def main() -> None:
         run("Do-Not-Answer, harmless direct answers", [r for r in labelled if r["label"] == "comply"
                                                        and not r["harmful"]], "sensitive")
         run("Do-Not-Answer, answers marked harmful", dedupe(dna["harmful"]), "harmful")
+    if args.strong_traces:
+        traces = load_strong_traces(args.strong_traces)
+        run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")
+        run("Qwen3-32B reasoning + WildJailbreak answers", traces, "harmful")
 
 
 if __name__ == "__main__":

@@ -28,17 +28,25 @@ PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_
 _SENTENCE = re.compile(r"(?<=[.!?:])(?<![0-9][.)])(?<!^[0-9][.)])\s+|\n+")
 _FULL_SENTENCE = re.compile(r"(?<=[.!?])(?<![0-9][.)])(?<!^[0-9][.)])\s+|\n+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|step\s*\d+\s*[:.)-]?)\s*", re.IGNORECASE)
+_ACTION_VERB = (r"(?:mix|heat|add|combine|dissolve|buy|order|purchase|acquire|obtain|get|grab|take|"
+                r"insert|attach|connect|open|download|install|run|execute|type|enter|inject|pour|boil|grind|crush|extract|"
+                r"filter|fill|seal|place|put|light|ignite|wait(?!\s*,)|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|"
+                r"aim|send|"
+                r"post|spread|create|make|build|craft|write|set\s+up|use|apply|hide|dispose|bury|wipe|delete|disable|bypass|"
+                r"pick|break|spoof|forge|fake|steal|approach|target|follow|pretend|claim|transfer|withdraw|sell|spray|wrap|"
+                r"tape|lure|threaten|press|click|select|paste|upload|search|find|look\s+for|scan|exploit|crack|brute)\b")
+_MODAL = r"(?:can|could|should|need\s+to|will\s+need\s+to|must|'ll\s+need\s+to)"
+# A sentence that tells someone to do something: an action verb first, perhaps after "first", "to start" or "you
+# can". After a sequence word ("Then", "Next") a plain "you" may come first ("Then you heat it").
 _IMPERATIVE = re.compile(
-    r"^(?:(?:then|next|finally|after\s+that|afterwards|now)\b"       # a step in a sequence
-    r"|(?:first(?:ly)?|second(?:ly)?|to\s+start|to\s+(?:do|make|get)\s+(?:this|it|that|one))?[,\s]*(?:you\s+(?:can|could|should|need\s+to|will\s+need\s+to|"
-    r"must|'ll\s+need\s+to)\s+)?(?:mix|heat|add|combine|dissolve|buy|order|purchase|acquire|obtain|get|grab|take|"
-    r"insert|attach|connect|open|download|install|run|execute|type|enter|inject|pour|boil|grind|crush|extract|"
-    r"filter|fill|seal|place|put|light|ignite|wait(?!\s*,)|remove|shake|stir|cool|dry|cut|drill|wire|load|fire|"
-    r"aim|send|"
-    r"post|spread|create|make|build|craft|write|set\s+up|use|apply|hide|dispose|bury|wipe|delete|disable|bypass|"
-    r"pick|break|spoof|forge|fake|steal|approach|target|follow|pretend|claim|transfer|withdraw|sell|spray|wrap|"
-    r"tape|lure|threaten|press|click|select|paste|upload|search|find|look\s+for|scan|exploit|crack|brute)\b)",
+    r"^(?:(?:then|next|finally|after\s+that|afterwards|now)\b[,\s]*(?:you\s+(?:" + _MODAL + r"\s+)?)?" + _ACTION_VERB
+    + r"|(?:first(?:ly)?|second(?:ly)?|to\s+start|to\s+(?:do|make|get)\s+(?:this|it|that|one))?[,\s]*"
+    r"(?:you\s+" + _MODAL + r"\s+)?" + _ACTION_VERB + ")",
     re.IGNORECASE)
+# In an answer a sequence word alone marks a step ("Next, the wires of the ignition…"); in reasoning it is how a
+# deliberation moves on to its next point ("Next, the legal aspect.", "Then, there's the issue of consent."), so
+# there a verb of action must follow it (_IMPERATIVE).
+_SEQUENCE_STEP = re.compile(r"^(?:then|next|finally|after\s+that|afterwards|now)\b", re.IGNORECASE)
 _REFERRAL = re.compile(r"\b(?:hotline|helpline|lifeline|crisis|counsel+or|therapist|professional|doctor|lawyer|"
                        r"police|authorities|emergency|911|988|999|112|support\s+(?:group|line|service)|someone\s+you"
                        r"\s+trust|report\s+it|legal\s+(?:advice|ways?|options?))\b", re.IGNORECASE)
@@ -149,6 +157,19 @@ def _plan_aware(text: str, splitter: re.Pattern) -> Iterator[tuple[str, str, boo
             yield s, _LIST_ITEM.sub("", s), is_item or line_is_item, planning and line_is_item
 
 
+# A sentence about the assistant, the task, the user ("They provided 10 quotes…") or the request's ethics ("The
+# assistant's job is to avoid…", "My programming doesn't support…", "The task is to highlight their divorced
+# status…", "That could perpetuate stereotypes.") is a strong teacher weighing the request, not the content. Only
+# content_words reads it: in an answer or a list of steps, "use an AI tool" or "the task" can be an instruction.
+_ABOUT_THE_TASK = re.compile(r"\b(?:assistant|AI|my\s+programming|the\s+model|hypothetical(?:ly)?|(?:un)?ethical(?:ly)?|"
+                             r"stereotyp\w*|the\s+(?:task|scenario|story|prompt|premise|instruction|framing)\s+"
+                             r"(?:is|needs|involves|requires|asks|wants|says|mentions|seems)"
+                             # the user as "they": "They want a balanced view", "They provided 10 quotes"
+                             r"|they(?:'re|\s+are)?\s+(?:also\s+)?(?:want\w*|need\w*|provided|provide|mention\w*|"
+                             r"ask\w*|request\w*|said|say|seem|claim\w*|found|gave|included|described|wrote))\b",
+                             re.IGNORECASE)
+
+
 def content_words(text: str) -> int:
     """Words in sentences that are about the subject itself, not about the request, the rules, the decision, the
     plan of the reply or the model's own deliberation: a harmful prompt's reasoning that is mostly such sentences is
@@ -156,7 +177,7 @@ def content_words(text: str) -> int:
     ..." is one plan)."""
     return sum(len(s.split()) for s, body, _, plan in _plan_aware(text, _FULL_SENTENCE)
                if not (plan and not _IMPERATIVE.match(body)) and not _META.search(s)
-               and not _DELIBERATION.search(body))
+               and not _DELIBERATION.search(body) and not _ABOUT_THE_TASK.search(s))
 
 
 def writes_the_content(reasoning: str, max_words: int, max_share: float) -> bool:
@@ -182,14 +203,32 @@ def drafts_a_message(reasoning: str) -> bool:
     return bool(_MESSAGE_LINE.search(reasoning or ""))
 
 
-def instruction_sentences(text: str) -> int:
+# A list item that is only a bold heading ("2. **Assess the ethical implications**:"); what follows it on the line is
+# read as its own sentence.
+_HEADING = re.compile(r"^\*\*[^*]+\*\*\s*:?$")
+_ASSISTANT = re.compile(r"\b(?:assistant|AI|the\s+model)\b", re.IGNORECASE)
+
+
+def instruction_sentences(text: str, reasoning: bool = False, deliberation_skipped: bool = False) -> int:
     """Sentences that instruct (list items or imperatives) and are not about the request itself. Items of a list
-    that plans the reply (after a lead-in such as "The response should:") count only when they are action steps."""
+    that plans the reply (after a lead-in such as "The response should:") count only when they are action steps.
+
+    `reasoning`: the text is a model's thinking, where "Next, …" opens a point, not a step (_SEQUENCE_STEP), and a
+    bold heading alone ("2. **Weigh the harm**:") names the point (in an answer both still count: "Next, the red
+    wire…", "1. **Get the precursor**" over a line of prose).
+    `deliberation_skipped`: also leave out sentences that deliberate or talk about the assistant. A strong teacher
+    thinks in numbered points ("1. **Identify the premise**: The assistant must assess…", "Next, I need to consider
+    the role of the AI."), which are not help the answer then withholds. Used where counting them would reject a good
+    trace (a sensitive prompt's refusal); the harmful-prompt checks keep counting them, since "I need to add the
+    acid" reads as deliberation too."""
     n = 0
     for s, body, is_item, plan in _plan_aware(text, _SENTENCE):
-        if len(s.split()) < 3:
+        if len(s.split()) < 3 or (reasoning and _HEADING.match(body)):
             continue
-        instructs = _IMPERATIVE.match(body) or (is_item and not plan)
+        if deliberation_skipped and (_DELIBERATION.search(body) or _ASSISTANT.search(body)):
+            continue
+        step = _IMPERATIVE.match(body) or (not reasoning and _SEQUENCE_STEP.match(body))
+        instructs = step or (is_item and not plan)
         if instructs and not _META.search(body) and not _REFERRAL.search(body):
             n += 1
     return n
@@ -230,7 +269,7 @@ class ConsistencyFilter(Filter):
         reasoning = "\n".join(t.reasoning or "" for t in record.turns)
         limit = self.settings["max_instruction_sentences"]
         if kind == "harmful":
-            if instruction_sentences(reasoning) > limit:
+            if instruction_sentences(reasoning, reasoning=True) > limit:
                 return "reasoning_gives_harmful_help"
             if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
                                   self.settings["max_reasoning_content_share"]) or drafts_a_message(reasoning):
@@ -249,7 +288,7 @@ class ConsistencyFilter(Filter):
         elif facts.response_type == "refuse":
             # The reasoning worked out how to help (steps, advice) and the answer refuses anyway: over-refusal,
             # the pattern the data must not teach on prompts that deserve an answer.
-            if instruction_sentences(reasoning) > limit:
+            if instruction_sentences(reasoning, reasoning=True, deliberation_skipped=True) > limit:
                 return "reasoning_helps_answer_refuses"
         floor = self.settings["min_reasoning_relevance"]
         if floor and facts.relevance is not None and facts.relevance < floor:
