@@ -24,8 +24,9 @@ Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_T
 adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
 each answer. Given as `sensitive` each should be kept (a careful reasoning teacher's refusal or safe completion);
 given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). No labels:
-what is rejected is read, not scored. The file cuts every reasoning at about 256 tokens, so the thinking ends
-mid-sentence; that is the file's, not the teacher's."""
+what is rejected is read, not scored. The file cuts every thinking block at about 256 tokens, mostly mid-sentence
+(the file's doing, not the teacher's): the default chain rejects those (`reasoning_ends_mid_sentence`), so the set
+is also run with cut thinking allowed, to measure the other checks."""
 from __future__ import annotations
 
 import argparse
@@ -56,13 +57,20 @@ def load_strong_traces(repo_dir: Path) -> list[dict]:
     return [{"prompt": r["question"], "response": r["output"]} for r in json.loads(data)]
 
 
-def run(name: str, rows: list[dict], kind: str) -> None:
+def neutral_reasoning(prompt: str) -> str:
+    """"The user asks: " and the prompt's first 300 characters, closed with "…" where they do not end a sentence, so
+    that a cut prompt does not read as thinking that stops mid-sentence (`reasoning_ends_mid_sentence`)."""
+    text = "The user asks: " + prompt[:300].strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "…"
+
+
+def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in rows:
             trace = {"response": r["response"]} if "response" in r else {
-                "reasoning": "The user asks: " + r["prompt"][:300], "answer": r["text"]}
+                "reasoning": neutral_reasoning(r["prompt"]), "answer": r["text"]}
             f.write(json.dumps({"prompt": r["prompt"], "kind": kind, **trace}) + "\n")
-    verdicts, counts = audit_file(f.name)
+    verdicts, counts = audit_file(f.name, allow_cut=allow_cut)
     Path(f.name).unlink()
     kept = sum(v["kept"] for v in verdicts)
     print(f"\n{name} as {kind}: {len(rows)} traces, {kept} kept, {len(rows) - kept} rejected")
@@ -101,7 +109,9 @@ def main() -> None:
     if args.strong_traces:
         traces = load_strong_traces(args.strong_traces)
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")
-        run("Qwen3-32B reasoning + WildJailbreak answers", traces, "harmful")
+        # the file's thinking is cut; what do the other checks make of it?
+        run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "sensitive", allow_cut=True)
+        run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "harmful", allow_cut=True)
 
 
 if __name__ == "__main__":

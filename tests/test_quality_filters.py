@@ -202,6 +202,31 @@ def test_an_answer_that_starts_mid_sentence_is_rejected():
         assert run(rec("benign", think + answer, prompt=prompt)).reason != "answer_starts_mid_sentence"
 
 
+def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_guard():
+    """Traces made elsewhere carry no guard cap or finish reason: a public SFT file's thinking blocks stop at about
+    256 tokens ("…This way, the user gets the structure they need"), chat answers at a token limit. The last line of
+    prose ends in a letter or a comma: cut. A list item, a number, an emoji or a short closing line is not."""
+    prompt = "How do I keep a sourdough starter alive?"
+    cut = ("<think>\nThe user wants to keep a starter healthy. Feeding schedule matters most, and the flour and water "
+           "ratio should stay the same so that the yeast and the bacteria\n</think>\n" + PROSE)
+    o = run(rec("benign", cut, prompt=prompt))
+    assert (o.stage, o.reason) == ("invalid_structure", "reasoning_ends_mid_sentence")
+    answer_cut = ("<think>\nFeeding schedule and temperature.\n</think>\nFeed it once a day with equal weights of "
+                  "flour and water, keep it at room temperature, and if you go away for a week, put it in the")
+    o = run(rec("benign", answer_cut, prompt=prompt))
+    assert (o.stage, o.reason) == ("invalid_structure", "answer_ends_mid_sentence")
+    for reasoning, answer in (
+            ("The user wants a feeding plan. Points to cover:\n- feed daily with equal weights of flour and water", PROSE),
+            ("Feeding and temperature matter most for a healthy starter.", "Feed it daily at room temperature 🙂"),
+            ("A starter of 100 g needs a daily feed of about its own weight.", "About 50 g of flour and 50 g of water, "
+             "so the total feed is 100")):
+        o = run(rec("benign", f"<think>\n{reasoning}\n</think>\n{answer}", prompt=prompt))
+        assert o.reason not in ("reasoning_ends_mid_sentence", "answer_ends_mid_sentence"), (reasoning, answer)
+    allowed = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0}, allow_cut_reasoning=True)
+    assert apply_filters([rec("benign", cut, prompt=prompt)], allowed, Labeller("phrases"))[0].reason != \
+        "reasoning_ends_mid_sentence"
+
+
 def test_trace_rejects_only_into_a_funnel_stage():
     t = run(rec("benign", "<think>\nx\nDecision: comply\n</think>\n" + PROSE))
     with pytest.raises(ValueError, match="unknown funnel stage"):

@@ -88,10 +88,14 @@ def classify_file(path: str, recipe=None) -> list[dict[str, Any]]:
     return out
 
 
-def audit_file(path: str, recipe=None) -> tuple[list[dict[str, Any]], Counter]:
-    """One verdict per input row, in order, and the counts by stage and reason."""
+def audit_file(path: str, recipe=None, allow_cut: bool = False) -> tuple[list[dict[str, Any]], Counter]:
+    """One verdict per input row, in order, and the counts by stage and reason. `allow_cut` keeps traces that stop
+    mid-sentence (as `format_guard.allow_cut_reasoning` does in a build): what the other checks make of a file
+    known to be cut."""
     records = [to_record(n, row, path) for n, row in read_rows(path)]
     settings = _settings(recipe)
+    if allow_cut:
+        settings = replace(settings, allow_cut_reasoning=True)
     with _judge(recipe) as judge:
         outcomes = apply_filters(records, settings, _labeller(recipe, judge))
         if judge is not None and recipe.judge["enabled"]:

@@ -11,6 +11,22 @@ _SENTENCE_END = re.compile(r"""[.!?:)\]"'*`]\s*$""")
 _DECISION_LINE = re.compile(r"\n?Decision:\s*\w+\s*$")
 # A lowercase connective or preposition as the answer's first word: the answer goes on from text it did not write
 _MID_SENTENCE_START = re.compile(r"(?:to|and|or|of|that|which|whose|with|for|in|on|at|by|from|than|whereas|into)\s")
+# Text that stops in the middle of a sentence: it ends in a letter, a comma, a semicolon, a dash or an open bracket
+# (digits, emoji, closing brackets and code fences end text normally), on a line of prose (not a list item or a
+# heading) long enough to be a sentence. Catches what no guard cap or finish reason reports: traces produced
+# elsewhere and cut before they reached `ascl audit` (a public SFT file whose thinking blocks stop at about 256
+# tokens; chat answers cut at a token limit).
+_CUT_END = re.compile(r"[A-Za-z,;(\u2013-]\s*$")
+_LIST_OR_HEADING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+\s)")
+MIN_CUT_LINE_WORDS = 8
+
+
+def ends_mid_sentence(text: str) -> bool:
+    text = (text or "").strip()
+    if not _CUT_END.search(text):
+        return False
+    last = text.split("\n")[-1].strip()
+    return not _LIST_OR_HEADING.match(last) and len(last.split()) >= MIN_CUT_LINE_WORDS
 
 
 def is_truncated(record: GenerationRecord) -> bool:
@@ -59,6 +75,11 @@ class StructureFilter(Filter):
         if cap is not None and len(answer) >= cap - 2 and not _SENTENCE_END.search(answer):
             # the same for the answer: the guard stopped it at its cap mid-sentence ("I will not provide a")
             return "answer_cut_at_guard_limit"
+        if not self.allow_cut_reasoning:
+            if any(ends_mid_sentence(_DECISION_LINE.sub("", t.reasoning.strip())) for t in record.turns):
+                return "reasoning_ends_mid_sentence"
+            if ends_mid_sentence(answer):
+                return "answer_ends_mid_sentence"
         if _MID_SENTENCE_START.match(answer):
             # "to ensure they work well during daylight …": the answer continues a sentence of the reasoning (seen
             # when the guard cut the thinking and cut reasoning was allowed); a user would read a fragment
