@@ -76,7 +76,8 @@ class StructureFilter(Filter):
             # the same for the answer: the guard stopped it at its cap mid-sentence ("I will not provide a")
             return "answer_cut_at_guard_limit"
         if not self.allow_cut_reasoning:
-            if any(ends_mid_sentence(_DECISION_LINE.sub("", t.reasoning.strip())) for t in record.turns):
+            # only the thinking before the answer: thinking before a tool call may stop where the call starts
+            if ends_mid_sentence(_DECISION_LINE.sub("", final.reasoning.strip())):
                 return "reasoning_ends_mid_sentence"
             if ends_mid_sentence(answer):
                 return "answer_ends_mid_sentence"
