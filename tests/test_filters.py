@@ -148,6 +148,19 @@ def test_citations_of_retrieved_rules_pass_and_tool_errors_do_not_reject_on_thei
     assert outcome(r).kept
 
 
+def test_thinking_that_ends_in_a_tool_call_may_stop_mid_sentence_the_final_thinking_may_not():
+    """Without a guard, thinking that stops mid-sentence is cut (structure), but only the thinking before the answer:
+    a model may stop its thinking where it starts a tool call ("I will look up the rules for this weapons question")."""
+    r = adaptive_refusal()
+    r.turns[0] = parse_turn('<think>The user asks about a weapon and I will look up the rules for this weapons question'
+                            '</think><tool_call>{"name": "consult_safety_rules", "arguments": {"category": "weapons"}}'
+                            '</tool_call>', "stop", 1, 1)
+    assert outcome(r).kept
+    r.turns[-1] = parse_turn("<think>\nPer [weapons.1] this asks for a weapon, and the answer has to refuse it because "
+                             "the rules\nDecision: refuse\n</think>\nI can't help with that.", "stop", 1, 1)
+    assert (outcome(r).stage, outcome(r).reason) == ("invalid_structure", "reasoning_ends_mid_sentence")
+
+
 def test_llm_labels_replace_the_phrase_classifier_and_a_missing_label_never_passes():
     r = rec("harmful", OK_REFUSAL)
     assert apply_filters([r], settings(), fixed({r.id: "comply"}))[0].reason == "harmful_complied"
