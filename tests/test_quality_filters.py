@@ -218,6 +218,10 @@ def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_gu
     for reasoning, answer in (
             ("The user wants a feeding plan. Points to cover:\n- feed daily with equal weights of flour and water", PROSE),
             ("Feeding and temperature matter most for a healthy starter.", "Feed it daily at room temperature 🙂"),
+            ("Feeding and temperature matter most for a healthy starter.", "For more on starters and baking "
+             "safety, see the guides at https://www.kingarthurbaking.com/sourdough"),
+            ("Feeding and temperature matter most for a healthy starter.", "If mould appears, the food safety "
+             "advice from your national agency is at foodsafety.gov"),
             ("A starter of 100 g needs a daily feed of about its own weight.", "About 50 g of flour and 50 g of water, "
              "so the total feed is 100")):
         o = run(rec("benign", f"<think>\n{reasoning}\n</think>\n{answer}", prompt=prompt))

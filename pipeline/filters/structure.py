@@ -18,12 +18,15 @@ _MID_SENTENCE_START = re.compile(r"(?:to|and|or|of|that|which|whose|with|for|in|
 # tokens; chat answers cut at a token limit).
 _CUT_END = re.compile(r"[A-Za-z,;(\u2013-]\s*$")
 _LIST_OR_HEADING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+\s)")
+# a referral that ends on its address ("…or visit https://988lifeline.org", "…at samhsa.gov") is a whole sentence
+_ENDS_IN_ADDRESS = re.compile(r"(?:https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:org|com|gov|net|edu|int|io|info|co|uk|"
+                              r"ca|au|de|fr|eu)(?:/\S*)?)\s*$", re.IGNORECASE)
 MIN_CUT_LINE_WORDS = 8
 
 
 def ends_mid_sentence(text: str) -> bool:
     text = (text or "").strip()
-    if not _CUT_END.search(text):
+    if not _CUT_END.search(text) or _ENDS_IN_ADDRESS.search(text):
         return False
     last = text.split("\n")[-1].strip()
     return not _LIST_OR_HEADING.match(last) and len(last.split()) >= MIN_CUT_LINE_WORDS
