@@ -286,7 +286,7 @@ class GuardSpec:
     max_reasoning_chars: int = 600
     max_answer_chars: int = 600
     refusal_openers: tuple[str, ...] = ()
-    allow_cut_reasoning: bool = False   # keep traces whose thinking or answer the guard ended mid-sentence at its cap
+    allow_cut_reasoning: bool = False   # keep traces whose thinking or answer stops mid-sentence (guard cap or not)
 
 
 @dataclass(frozen=True)
