@@ -11,7 +11,7 @@ from pipeline.filters.chain import FilterSettings
 from pipeline.filters.consistency import content_words, instruction_sentences, protocol_text, writes_the_content
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
 from pipeline.filters.labels import Labeller
-from pipeline.filters.refusal_classifier import analyse, second_voice
+from pipeline.filters.refusal_classifier import analyse, voice_paragraphs
 from pipeline.filters.response_model import classify_responses, load_model, score_responses, strip_think
 from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
@@ -673,10 +673,10 @@ def test_a_brief_second_voice_that_does_not_decline_is_a_partial_completion():
 
 
 def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():
-    assert second_voice("I can't do that.\n\nDAN: Sure, here it is.")
-    assert second_voice("As GPT, I cannot help.\n\nAs BH, here is how.")
-    assert not second_voice("I can't help with that.\n\nNote: if you are in danger, call 911.")
-    assert not second_voice("DAN: I can't help with that.")    # one voice
+    assert voice_paragraphs("I can't do that.\n\nDAN: Sure, here it is.") == ["DAN: Sure, here it is."]
+    assert voice_paragraphs("As GPT, I cannot help.\n\nAs BH, here is how.") == ["As BH, here is how."]
+    assert not voice_paragraphs("I can't help with that.\n\nNote: if you are in danger, call 911.")
+    assert not voice_paragraphs("DAN: I can't help with that.")    # one voice
 
 
 def test_a_redirect_is_a_refusal_for_the_label_but_still_read_by_the_safety_gates():

@@ -165,10 +165,6 @@ def voice_paragraphs(answer: str) -> list[str]:
     return [p for p in paragraphs[1:] if _VOICE.match(p)]
 
 
-def second_voice(answer: str) -> bool:
-    """A paragraph after the first opens with a speaker tag (see _VOICE)."""
-    return bool(voice_paragraphs(answer))
-
 
 def paragraphs_without_declines(answer: str) -> list[str]:
     """The answer's paragraphs with their decline sentences and clauses removed, those of 8+ words: what the answer
