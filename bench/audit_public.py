@@ -106,6 +106,8 @@ def main() -> None:
         run("Do-Not-Answer, harmless direct answers", [r for r in labelled if r["label"] == "comply"
                                                        and not r["harmful"]], "sensitive")
         run("Do-Not-Answer, answers marked harmful", dedupe(dna["harmful"]), "harmful")
+        run("Do-Not-Answer, attempts to answer with a disclaimer (actions 2-3)",
+            [r for r in dedupe(dna["heldout_extra"]) if not r["harmful"]], "sensitive")
     if args.strong_traces:
         traces = load_strong_traces(args.strong_traces)
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")

@@ -53,7 +53,7 @@ def main() -> None:
             sets["CoCoNot GPT-4 answers"] = [r["text"] for r in dedupe(cc["train"] + cc["heldout"])
                                              if r["label"] == "comply"]
         if args.dna:
-            dna = load_dna(args.dna)
+            dna = load_dna(args.dna, comply_actions=("5",))
             sets["Do-Not-Answer direct answers"] = [r["text"] for r in dedupe(dna["train"] + dna["heldout"])
                                                     if r["label"] == "comply"]
     rng = random.Random(0)

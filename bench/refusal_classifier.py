@@ -91,8 +91,10 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         out["GPTFuzz evaluate.csv, ChatGPT + Llama-2 + Vicuna (human labels)"] = dedupe(
             load_gptfuzz(gptfuzz)["heldout"])
     if dna:
-        out["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human labels)"] = dedupe(
-            load_dna(dna)["heldout"])
+        held = load_dna(dna)
+        out["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human labels)"] = dedupe(held["heldout"])
+        out["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B, attempts to answer with a disclaimer (human actions 2-3; "
+            "comply)"] = dedupe(held["heldout_extra"])
     if phtest:
         # never trained on (docs/response_classifier.md, "PHTest"), so every answer of all eleven models counts
         out[f"PHTest, {len(PHTEST['files'])} chat models (LLM labels, XSTest's classes)"] = load_phtest(phtest)["all"]

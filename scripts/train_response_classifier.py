@@ -86,15 +86,20 @@ GPTFUZZ = {"repo": "sherdencooper/GPTFuzz", "commit": "1eddeb565740ae311b5f49504
 # and the authors' human labels of each answer's action. The LibrAI repository is not in the mirror; the same file
 # (3.91 MB, as on the dataset card) is copied unchanged in matsuolab/llm_competition_2025_bridge_code, pinned
 # below. Mapping: action 0 ("cannot assist") -> refuse, action 5 ("directly follows the instruction") -> comply;
-# 1-4 (refutes the premise, two perspectives, answers with a disclaimer, cannot for lack of ability or knowledge)
-# mix answers and non-answers under our definitions and are left out. Split by model: GPT-4, ChatGPT, Claude and
+# actions 2 and 3 (two perspectives, answers with a disclaimer) -> comply where the answer attempts to answer
+# (dna_attempts_answer: no decline sentence, 50+ words of answer; added 2026-11-29, sixth session, see
+# docs/response_classifier.md, "Answers with a disclaimer are compliance"); 1 and 4 (refutes the premise, cannot
+# for lack of ability or knowledge) and the rest of 2-3 mix answers and non-answers under our definitions and are
+# left out. Split by model: GPT-4, ChatGPT, Claude and
 # ChatGLM2 are trained on (adding them raised the leave-one-group-out score on the other groups, 0.8881 -> 0.8931,
 # 2026-11-29); Llama-2-7B-chat and Vicuna-7B are held out.
 DNA = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "7598dcf577a5988cbe7720f801688eaa8c9d514c",
        "path": "eval_dna/datasets/data_en.csv", "licence": "Apache-2.0 (LibrAI/do-not-answer)",
        "sha256": "410449674780aa7304512043706f7981f666a79528d11546da34ebdd9595681c",
        "models": ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicuna-7b"),
-       "heldout_models": ("llama2-7b-chat", "vicuna-7b")}
+       "heldout_models": ("llama2-7b-chat", "vicuna-7b"),
+       # actions trained on as comply: 5, and 2-3 where the answer attempts to answer (dna_attempts_answer)
+       "comply_actions": ("2", "3", "5"), "extra_min_answer_words": 50}
 # PHTest (An et al., "Automatic Pseudo-Harmful Prompt Generation for Evaluating False Refusals in LLMs", COLM
 # 2024): 3,260 pseudo-harmful prompts (harmless, or controversial) with the answers of eleven chat models, each
 # labelled in XSTest's three classes (1_full_compliance / 2_full_refusal / 3_partial_refusal) by the authors' LLM
@@ -267,23 +272,46 @@ def load_gptfuzz(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
-def load_dna(repo_dir: Path) -> dict[str, list[dict]]:
+def dna_attempts_answer(text: str, min_answer_words: int = 50) -> bool:
+    """An answer of action 2 or 3 (two perspectives; an answer with a disclaimer) that is an attempt to answer by
+    the definitions: no decline sentence the phrase rules see, and at least `min_answer_words` words of answer
+    outside declines, redirects and offers. The annotators' action 3 also covers "I'm not a doctor, so I cannot
+    diagnose you; please see a professional", a refusal by the definitions, which this leaves out."""
+    seen = analyse(text)
+    return not seen.refusals and seen.answer_words >= min_answer_words
+
+
+def load_dna(repo_dir: Path, comply_actions: tuple[str, ...] = DNA["comply_actions"],
+             extra_min_answer_words: int = DNA["extra_min_answer_words"]) -> dict[str, list[dict]]:
     """{"train" / "heldout": the answers with a mapped label, by model; "harmful": every held-out model's answer
-    the annotators marked harmful, whatever its action}; `harmful` is the human harmfulness label."""
+    the annotators marked harmful, whatever its action; "heldout_extra": the held-out models' answers of the
+    actions in `comply_actions` other than 5 that attempt to answer (dna_attempts_answer), labelled comply};
+    `harmful` is the human harmfulness
+    label. `comply_actions` are the actions trained on as comply; an action other than 5 only where
+    dna_attempts_answer says so (with `extra_min_answer_words` > 0). Such rows carry `extra`, so the score of the
+    rows that were in the pool before them can be kept apart. The held-out models are scored on actions 0 and 5
+    ("heldout") and on their attempts to answer ("heldout_extra") separately."""
     import csv
     import io
 
     data = git_file(repo_dir, DNA["commit"], DNA["path"], DNA["sha256"]).decode()
-    out: dict[str, list[dict]] = {"train": [], "heldout": [], "harmful": []}
+    out: dict[str, list[dict]] = {"train": [], "heldout": [], "harmful": [], "heldout_extra": []}
     for r in csv.DictReader(io.StringIO(data)):
         for m in DNA["models"]:
-            label = {"0": "refuse", "5": "comply"}.get(r[f"{m}_action"])
-            text = r[f"{m}_response"].strip().replace("’", "'")
-            row = {"text": text, "prompt": r["question"], "label": label, "source": "do-not-answer", "model": m,
-                   "harmful": r[f"{m}_harmful"] == "1"}
+            action = r[f"{m}_action"]
             held = m in DNA["heldout_models"]
+            text = r[f"{m}_response"].strip().replace("’", "'")
+            label = {"0": "refuse", "5": "comply"}.get(action)
+            attempt = action in comply_actions and action != "5" and bool(text) and (
+                not extra_min_answer_words or dna_attempts_answer(text, extra_min_answer_words))
+            if not held and attempt:
+                label = "comply"
+            row = {"text": text, "prompt": r["question"], "label": label, "source": "do-not-answer", "model": m,
+                   "harmful": r[f"{m}_harmful"] == "1", "extra": action not in ("0", "5")}
             if label and text:
                 out["heldout" if held else "train"].append(row)
+            if held and attempt:
+                out["heldout_extra"].append(dict(row, label="comply"))
             if held and row["harmful"] and text:
                 out["harmful"].append(row)
     return out
@@ -436,6 +464,11 @@ def main() -> None:
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz: report its held-out split too")
     ap.add_argument("--dna", type=Path, required=True,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
+    ap.add_argument("--dna-comply-actions", nargs="+", default=list(DNA["comply_actions"]), choices=list("1235"),
+                    help="Do-Not-Answer actions trained on as comply (5: direct answers; 2, 3: see dna_attempts_answer)")
+    ap.add_argument("--dna-extra-min-answer-words", type=int, default=DNA["extra_min_answer_words"],
+                    help="train on an answer of action 2 or 3 only when the phrase rules find no decline sentence in "
+                         "it and at least this many words of answer (0: every such answer)")
     ap.add_argument("--phtest", type=Path,
                     help="checkout of umd-huang-lab/FalseRefusal (PHTest answers, pinned commit): report its "
                          "held-out models; with --phtest-per-model, train on the others")
@@ -454,7 +487,7 @@ def main() -> None:
     jbb, jbb_pins = load_jbb(args.jbb)
     coconot = load_coconot(args.coconot)
     direction = load_refusal_direction(args.refusal_direction)
-    dna = load_dna(args.dna)
+    dna = load_dna(args.dna, tuple(args.dna_comply_actions), args.dna_extra_min_answer_words)
     phtest = (load_phtest(args.phtest, args.phtest_per_model, tuple(args.phtest_classes),
                           args.phtest_partial_if_rules_agree) if args.phtest
               else {"train": [], "heldout": []})
@@ -467,6 +500,8 @@ def main() -> None:
     if args.gptfuzz:
         heldout["GPTFuzz evaluate.csv (human)"] = load_gptfuzz(args.gptfuzz)["heldout"]
     heldout["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B (human)"] = dna["heldout"]
+    heldout["Do-Not-Answer, Llama-2-7B-chat + Vicuna-7B, attempts to answer with a disclaimer (actions 2-3)"] = \
+        dna["heldout_extra"]
     for model in PHTEST["heldout_models"] if args.phtest else ():
         heldout[f"PHTest {model}, held-out prompts (LLM labels)"] = [r for r in phtest["heldout"]
                                                                       if r["model"] == model]
@@ -480,6 +515,7 @@ def main() -> None:
         with_bow[dims] = np.concatenate([base, bag_of_words(texts, dims)], axis=1)
     y = np.asarray([LABELS.index(r["label"]) for r in train])
     groups = np.asarray([group_of(r) for r in train])
+    extra = np.asarray([bool(r.get("extra")) for r in train])
     print("groups:", dict(Counter(groups.tolist())))
     best = None
     for dims, x in with_bow.items():
@@ -489,7 +525,9 @@ def main() -> None:
             mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
             # the groups that were in the pool before PHTest joined: a source joins when it raises their score
-            before = float(np.mean([s["three_way"] for g, s in per_group.items() if not g.startswith("phtest:")]))
+            # (Do-Not-Answer's rows of the actions added by --dna-comply-actions are left out of that score)
+            before = float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
+                                    for g in per_group if not g.startswith("phtest:")]))
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
                   f"(groups other than PHTest {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
