@@ -286,11 +286,10 @@ def load_dna(repo_dir: Path, comply_actions: tuple[str, ...] = DNA["comply_actio
     """{"train" / "heldout": the answers with a mapped label, by model; "harmful": every held-out model's answer
     the annotators marked harmful, whatever its action; "heldout_extra": the held-out models' answers of the
     actions in `comply_actions` other than 5 that attempt to answer (dna_attempts_answer), labelled comply};
-    `harmful` is the human harmfulness
-    label. `comply_actions` are the actions trained on as comply; an action other than 5 only where
-    dna_attempts_answer says so (with `extra_min_answer_words` > 0). Such rows carry `extra`, so the score of the
-    rows that were in the pool before them can be kept apart. The held-out models are scored on actions 0 and 5
-    ("heldout") and on their attempts to answer ("heldout_extra") separately."""
+    `harmful` is the human harmfulness label. `comply_actions` are the actions trained on as comply; an action
+    other than 5 only where dna_attempts_answer says so (with `extra_min_answer_words` > 0). Such rows carry
+    `extra`, so the score of the rows that were in the pool before them can be kept apart. The held-out models are
+    scored on actions 0 and 5 ("heldout") and on their attempts to answer ("heldout_extra") separately."""
     import csv
     import io
 
