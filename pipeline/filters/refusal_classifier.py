@@ -165,7 +165,6 @@ def voice_paragraphs(answer: str) -> list[str]:
     return [p for p in paragraphs[1:] if _VOICE.match(p)]
 
 
-
 def paragraphs_without_declines(answer: str) -> list[str]:
     """The answer's paragraphs with their decline sentences and clauses removed, those of 8+ words: what the answer
     says besides declining, one paragraph at a time, so a paragraph of content is not diluted by a paragraph of
