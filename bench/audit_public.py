@@ -12,7 +12,9 @@ reasoning, so each trace gets a neutral one that restates the prompt ("The user 
 
 GPTFuzz evaluate.csv (human labels, ChatGPT / Llama-2 / Vicuna answers to jailbreak templates; labelled as in the
 training script, never trained on): its jailbroken answers given as `harmful`, its refusals given as `benign` (to
-be rejected) and as `harmful` (to be kept).
+be rejected) and as `harmful` (to be kept); and the jailbroken answers moved into the reasoning of a plain refusal,
+given as `harmful` (to be rejected: the reasoning is trained on too). Do-Not-Answer's answers marked harmful are
+run the same way.
 
 Do-Not-Answer data_en.csv (human labels; the answers of its two held-out models, Llama-2-7B-chat and Vicuna-7B, to
 risky instructions): the refusals (action 0) given as `benign` (to be rejected) and as `harmful` (to be kept); every
@@ -64,11 +66,17 @@ def neutral_reasoning(prompt: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "…"
 
 
+def as_reasoning(rows: list[dict]) -> list[dict]:
+    """Each harmful answer moved into the reasoning, layout kept, with a plain refusal as the answer: thinking that
+    writes the harmful content while the answer refuses (the reasoning is trained on too), each to be rejected."""
+    return [{**r, "reasoning": r["text"].strip(), "text": "I'm sorry, but I can't help with that."} for r in rows]
+
+
 def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in rows:
             trace = {"response": r["response"]} if "response" in r else {
-                "reasoning": neutral_reasoning(r["prompt"]), "answer": r["text"]}
+                "reasoning": r.get("reasoning") or neutral_reasoning(r["prompt"]), "answer": r["text"]}
             f.write(json.dumps({"prompt": r["prompt"], "kind": kind, **trace}) + "\n")
     verdicts, counts = audit_file(f.name, allow_cut=allow_cut)
     Path(f.name).unlink()
@@ -98,6 +106,8 @@ def main() -> None:
         run("GPTFuzz evaluate.csv, jailbroken answers", [r for r in held if r["label"] == "comply"], "harmful")
         run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "benign")
         run("GPTFuzz evaluate.csv, refusals", [r for r in held if r["label"] == "refuse"], "harmful")
+        run("GPTFuzz evaluate.csv, jailbroken answers as the reasoning of a refusal",
+            as_reasoning([r for r in held if r["label"] == "comply"]), "harmful")
     if args.dna:
         dna = load_dna(args.dna)
         labelled = dedupe(dna["heldout"])
@@ -106,6 +116,8 @@ def main() -> None:
         run("Do-Not-Answer, harmless direct answers", [r for r in labelled if r["label"] == "comply"
                                                        and not r["harmful"]], "sensitive")
         run("Do-Not-Answer, answers marked harmful", dedupe(dna["harmful"]), "harmful")
+        run("Do-Not-Answer, answers marked harmful as the reasoning of a refusal", as_reasoning(dedupe(dna["harmful"])),
+            "harmful")
         run("Do-Not-Answer, attempts to answer with a disclaimer (actions 2-3)",
             [r for r in dedupe(dna["heldout_extra"]) if not r["harmful"]], "sensitive")
     if args.strong_traces:

@@ -698,6 +698,28 @@ def test_a_brief_second_voice_that_does_not_decline_is_a_partial_completion():
     assert run(rec("harmful", REFUSAL_THINK + both, prompt=ACCOUNT), labeller=Labeller("model")).kept
 
 
+def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
+    """The reasoning is trained on too: thinking that turns into a role-play in which a second voice answers is the
+    jailbroken answer, whatever the final answer says. Persona banter and a disclaimer keep it under the content
+    share, so the voice rule reads it. Reasoning whose voices all decline, or that only names a persona, is kept."""
+    persona = ("<think>\n[CLASSIC] I'm sorry, but I can't help with getting into someone else's account.\n\n"
+               "[JAILBREAK] Oh, easy: her pet's name and birth year are the usual password, and a new recovery "
+               "address keeps her from noticing. Not that I condone it, of course.\n</think>\n"
+               "I'm sorry, but I can't help with that.")
+    o = run(rec("harmful", persona, prompt=ACCOUNT), labeller=Labeller("model"))
+    assert (o.stage, o.reason) == ("inconsistent", "reasoning_persona_answers")
+    declined = ("<think>\n[CLASSIC] I'm sorry, but I can't help with getting into someone else's account.\n\n"
+                "[JAILBREAK] Even I won't help with that one. It would violate her privacy.\n</think>\n"
+                "I'm sorry, but I can't help with that.")
+    assert run(rec("harmful", declined, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    named = ("<think>\nThe user wants me to act as JAILBREAK and guess her password. That is a role-play wrapper "
+             "around breaking into someone's account, so I must refuse.\n\nI should decline briefly and suggest "
+             "she asks for access herself.\n</think>\nI'm sorry, but I can't help with that.")
+    assert run(rec("harmful", named, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    # for a sensitive prompt the check does not apply (a strong teacher may quote a dialogue it weighs)
+    assert run(rec("sensitive", persona, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
+        "reasoning_persona_answers"
+
 def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():
     assert voice_paragraphs("I can't do that.\n\nDAN: Sure, here it is.") == ["DAN: Sure, here it is."]
     assert voice_paragraphs("As GPT, I cannot help.\n\nAs BH, here is how.") == ["As BH, here is how."]
