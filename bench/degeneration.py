@@ -6,7 +6,13 @@ JailbreakBench responses, CoCoNot's GPT-4 answers, Do-Not-Answer's direct answer
 outputs, the last two longer and often in lists). Loops: each ordinary text with one of its sentences repeated 3 to
 6 times, inserted at a seeded position.
 
+Long-form reasoning (`--long-form`, a checkout of matsuolab/llm_competition_2025_bridge_code, LONG_FORM below): a
+model's step-by-step physics derivations for PHYBench problems (about 1,500 words each, LaTeX throughout) and
+OlympiadBench's written solutions: complete, ordinary reasoning of the length a strong teacher writes, where formulas
+are restated from step to step.
+
     .venv/bin/python bench/degeneration.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT] [--dna CHECKOUT]
+        [--long-form CHECKOUT]
 """
 from __future__ import annotations
 
@@ -24,6 +30,25 @@ sys.path.insert(0, str(ROOT))
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason  # noqa: E402
 
 
+# Pinned like the classifier's data; the repository states no licence. Read by benchmarks only, never stored here.
+LONG_FORM = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+             "files": {"PHYBench derivations": ("team_p02_honda/data/hle/sft/dataset-refactor/HLE_SFT_PHYBench.jsonl",
+                                                "00ef7f5be65e45ee0aa09c72aa5e3db8c7fee9417ce5a33b52c10687e4244b4e"),
+                       "OlympiadBench solutions": (
+                           "team_p02_honda/data/hle/sft/dataset-refactor/hle_sft_olympiadbench_fix.jsonl",
+                           "b610f405599f5527d849ac63791ee3d05f1641033db35c25d351ec117460b1ba")}}
+
+
+def load_long_form(repo_dir: Path) -> dict[str, list[str]]:
+    from scripts.train_response_classifier import git_file
+    out = {}
+    for name, (path, sha) in LONG_FORM["files"].items():
+        rows = [json.loads(line) for line in git_file(repo_dir, LONG_FORM["commit"], path, sha).decode().splitlines()
+                if line.strip()]
+        out[name] = [r["output"].replace("<think></think>", "").strip() for r in rows]
+    return out
+
+
 def looped(text: str, rng: random.Random) -> str:
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4]
     s = rng.choice(sentences) if sentences else text
@@ -36,6 +61,7 @@ def main() -> None:
     ap.add_argument("--jbb", type=Path)
     ap.add_argument("--coconot", type=Path)
     ap.add_argument("--dna", type=Path)
+    ap.add_argument("--long-form", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code")
     args = ap.parse_args()
     sets = {"GSM8K test solutions": [re.sub(r"<<.*?>>", "", json.loads(line)["answer"]) for line in
                                      (ROOT.parent / "shared" / "data" / "gsm8k_test.jsonl").read_text().splitlines()]}
@@ -56,6 +82,8 @@ def main() -> None:
             dna = load_dna(args.dna, comply_actions=("5",))
             sets["Do-Not-Answer direct answers"] = [r["text"] for r in dedupe(dna["train"] + dna["heldout"])
                                                     if r["label"] == "comply"]
+    if args.long_form:
+        sets.update(load_long_form(args.long_form))
     rng = random.Random(0)
     print("| set | texts | mean words | rejected (false positives) | loops caught |")
     print("|---|---|---|---|---|")

@@ -90,6 +90,37 @@ def test_a_list_whose_items_share_their_phrasing_is_not_a_loop():
     assert degeneration_reason(INTERVIEW + "\n" + frame * 5, DEFAULT_DEGENERATION) == "repeated_phrase"
 
 
+DERIVATION = r"""The ball leaves the ground with speed \(v_0\) at angle \(\theta\), so its velocity components are
+\[ v_x = v_0 \cos\theta, \qquad v_y = v_0 \sin\theta - g t. \]
+The horizontal motion has no acceleration, so \(x(t) = v_0 \cos\theta \, t\). The vertical motion is
+\[ y(t) = v_0 \sin\theta \, t - \frac{1}{2} g t^2. \]
+The ball lands when \(y(t) = 0\), that is when \(v_0 \sin\theta \, t = \frac{1}{2} g t^2\), which gives
+\[ t_f = \frac{2 v_0 \sin\theta}{g}. \]
+Substituting \(t_f\) into \(x(t) = v_0 \cos\theta \, t\) gives the range
+\[ R = v_0 \cos\theta \cdot \frac{2 v_0 \sin\theta}{g} = \frac{v_0^2 \sin 2\theta}{g}. \]
+The highest point is reached when \(v_y = v_0 \sin\theta - g t = 0\), at \(t = \frac{v_0 \sin\theta}{g}\), half of
+\(t_f = \frac{2 v_0 \sin\theta}{g}\), as the symmetry of the parabola requires. There
+\[ y_{max} = v_0 \sin\theta \cdot \frac{v_0 \sin\theta}{g} - \frac{1}{2} g \left(\frac{v_0 \sin\theta}{g}\right)^2
+= \frac{v_0^2 \sin^2\theta}{2 g}. \]
+Check: for \(\theta = 45^\circ\) the range \(R = \frac{v_0^2 \sin 2\theta}{g}\) is largest, \(R = v_0^2 / g\), and
+the height is a quarter of it. Both results have units of length, since \(v_0^2 / g\) is metres.
+So the range is \(R = \frac{v_0^2 \sin 2\theta}{g}\) and the height is \(\frac{v_0^2 \sin^2\theta}{2 g}\)."""
+
+
+def test_a_derivation_that_restates_its_formulas_is_not_a_loop():
+    """Strong teachers restate formulas from step to step; read as words ("frac v sin theta g"), the restatements
+    looked like a loop, and a third of a public set of long physics derivations was rejected (docs/benchmarks.md).
+    The statistics read the prose without the formulas; a formula written three times in a row is still a loop,
+    and so is prose that loops around formulas. Dollar amounts are prose, not formulas."""
+    assert degeneration_reason(DERIVATION, DEFAULT_DEGENERATION) is None
+    line = r"\[ R = \frac{v_0^2 \sin 2\theta}{g}. \]"
+    assert degeneration_reason(DERIVATION + " " + " ".join([line] * 3), DEFAULT_DEGENERATION) == "repeated_sentence"
+    said = r"So the range is \(R = \frac{v_0^2 \sin 2\theta}{g}\) once more. "
+    assert degeneration_reason(DERIVATION + " " + said * 4, DEFAULT_DEGENERATION) == "repeated_sentence"
+    money = "She pays $5 for the bus and $6 for lunch, so she spends $11 a day. "
+    assert degeneration_reason(money * 4, DEFAULT_DEGENERATION) == "repeated_sentence"
+
+
 def test_degenerate_reasoning_and_answer_are_rejected_with_a_reason_each():
     o = run(rec("benign", f"<think>\n{LOOP}\nDecision: comply\n</think>\n{PROSE}"))
     assert (o.stage, o.reason) == ("degenerate", "reasoning_repeated_sentence")
