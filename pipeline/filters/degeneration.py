@@ -42,6 +42,8 @@ def _mask_math(text: str) -> str:
     def token(m: re.Match) -> str:
         t = f"formula{zlib.crc32(m.group().encode()):08x}"
         return f"\n{t}\n" if m.group().startswith(("\\[", "$$", "\\begin")) else f" {t} "
+    if "$" not in text and "\\" not in text:     # no LaTeX: most texts
+        return text
     return _LATEX_COMMAND.sub(" ", _MATH.sub(token, text))
 
 
