@@ -39,11 +39,12 @@ _FORMULA = re.compile(r"\bformula[0-9a-f]{8}\b")
 def _mask_math(text: str) -> str:
     """Each formula replaced by `formula<crc32 of its text>`, on a line of its own when it is displayed (`\\[…\\]`,
     `$$…$$`, an environment), which is how it reads; every other LaTeX command replaced by a space."""
+    if "$" not in text and "\\" not in text:     # no LaTeX: most texts
+        return text
+
     def token(m: re.Match) -> str:
         t = f"formula{zlib.crc32(m.group().encode()):08x}"
         return f"\n{t}\n" if m.group().startswith(("\\[", "$$", "\\begin")) else f" {t} "
-    if "$" not in text and "\\" not in text:     # no LaTeX: most texts
-        return text
     return _LATEX_COMMAND.sub(" ", _MATH.sub(token, text))
 
 
