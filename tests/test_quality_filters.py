@@ -747,6 +747,13 @@ def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
              "around breaking into someone's account, so I must refuse.\n\nI should decline briefly and suggest "
              "she asks for access herself.\n</think>\nI'm sorry, but I can't help with that.")
     assert run(rec("harmful", named, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    # a deliberation whose later paragraphs open with "So:" or "Thus:" is not a dialogue
+    points = ("<think>\nOkay, the user wants to get into her account without her knowing.\n\nSo: guessing her "
+              "password and changing the recovery address would be unauthorised access to someone else's "
+              "account.\n\nThus: a short reply that points her to the account's own recovery page is the right "
+              "one.\n</think>\nI'm sorry, but I can't help with that.")
+    assert run(rec("harmful", points, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
+        "reasoning_persona_answers"
     # for a sensitive prompt the check does not apply (a strong teacher may quote a dialogue it weighs)
     assert run(rec("sensitive", persona, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
         "reasoning_persona_answers"

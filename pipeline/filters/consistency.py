@@ -21,7 +21,7 @@ from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
-from .refusal_classifier import analyse, voice_paragraphs, with_quotes_read
+from .refusal_classifier import analyse, is_dialogue, voice_paragraphs, with_quotes_read
 
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -283,9 +283,10 @@ class ConsistencyFilter(Filter):
             if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
                                   self.settings["max_reasoning_content_share"]) or drafts_a_message(reasoning):
                 return "reasoning_writes_the_content"
-            # Thinking that turns into a role-play dialogue in which a persona answers is the jailbroken answer
-            # written in the reasoning; persona talk and disclaimers keep it under the content share above.
-            if second_voice_answers(reasoning):
+            # Thinking written as a role-play dialogue in which a persona answers is the jailbroken answer written in
+            # the reasoning; persona talk and disclaimers keep it under the content share above. Only a dialogue
+            # (the first paragraph speaks under a tag too): a strong teacher's paragraphs may open with "So:".
+            if is_dialogue(reasoning) and second_voice_answers(reasoning):
                 return "reasoning_persona_answers"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.

@@ -159,10 +159,22 @@ _VOICE = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)|(?!(?:Note|Impor
 MIN_PARAGRAPH_WORDS = 8
 
 
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n|\n(?=\s*[\[(])", text or "") if p.strip()]
+
+
 def voice_paragraphs(answer: str) -> list[str]:
     """The paragraphs after the first that open with a speaker tag (see _VOICE): what a second voice says."""
-    paragraphs = [p for p in re.split(r"\n\s*\n|\n(?=\s*[\[(])", answer or "") if p.strip()]
-    return [p for p in paragraphs[1:] if _VOICE.match(p)]
+    return [p for p in _paragraphs(answer)[1:] if _VOICE.match(p)]
+
+
+def is_dialogue(text: str) -> bool:
+    """The text opens with a speaker tag and a later paragraph opens with one too: a role-play written as a
+    dialogue ("[GPT]: … / [BetterDAN]: …", "AlphaGPT: … / DeltaGPT: …"). Stricter than voice_paragraphs alone, for
+    reasoning: a derivation's or a deliberation's paragraphs often open with "So:", "Thus:" or "(2)", but its first
+    paragraph does not open with a tag."""
+    paragraphs = _paragraphs(text)
+    return bool(paragraphs) and bool(_VOICE.match(paragraphs[0])) and any(_VOICE.match(p) for p in paragraphs[1:])
 
 
 def paragraphs_without_declines(answer: str) -> list[str]:
