@@ -7,9 +7,9 @@ outputs, the last two longer and often in lists). Loops: each ordinary text with
 6 times, inserted at a seeded position.
 
 Long-form reasoning (`--long-form`, a checkout of matsuolab/llm_competition_2025_bridge_code, LONG_FORM below): a
-model's step-by-step physics derivations for PHYBench problems (about 1,500 words each, LaTeX throughout) and
-OlympiadBench's written solutions: complete, ordinary reasoning of the length a strong teacher writes, where formulas
-are restated from step to step.
+model's step-by-step physics derivations for PHYBench problems (about 1,500 words each, LaTeX throughout),
+OlympiadBench's written solutions (complete, ordinary reasoning where formulas are restated from step to step), and
+an LLM judge's R1-style deliberations (about 300 words of English thinking each).
 
     .venv/bin/python bench/degeneration.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT] [--dna CHECKOUT]
         [--long-form CHECKOUT]
@@ -31,21 +31,31 @@ from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_rea
 
 
 # Pinned like the classifier's data; the repository states no licence. Read by benchmarks only, never stored here.
-LONG_FORM = {"repo": "matsuolab/llm_competition_2025_bridge_code", "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
-             "files": {"PHYBench derivations": ("team_p02_honda/data/hle/sft/dataset-refactor/HLE_SFT_PHYBench.jsonl",
-                                                "00ef7f5be65e45ee0aa09c72aa5e3db8c7fee9417ce5a33b52c10687e4244b4e"),
+# Each set: (commit, path, sha256, field).
+LONG_FORM = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+             "files": {"PHYBench derivations": (
+                           "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+                           "team_p02_honda/data/hle/sft/dataset-refactor/HLE_SFT_PHYBench.jsonl",
+                           "00ef7f5be65e45ee0aa09c72aa5e3db8c7fee9417ce5a33b52c10687e4244b4e", "output"),
                        "OlympiadBench solutions": (
+                           "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
                            "team_p02_honda/data/hle/sft/dataset-refactor/hle_sft_olympiadbench_fix.jsonl",
-                           "b610f405599f5527d849ac63791ee3d05f1641033db35c25d351ec117460b1ba")}}
+                           "b610f405599f5527d849ac63791ee3d05f1641033db35c25d351ec117460b1ba", "output"),
+                       # an LLM judge's R1-style deliberations ("Okay, so I need to assess the LLM's response…")
+                       # on Qwen3-32B's answers to Do-Not-Answer's 939 prompts: long English thinking, no formulas
+                       "R1-style judge deliberations": (
+                           "7598dcf577a5988cbe7720f801688eaa8c9d514c",
+                           "eval_dna/evaluation_results/qwen3_32b/results.jsonl",
+                           "ef2eeae54b3a16ce1e353947cb696f4594c14cb1a1bf0cf2abfb400deb95a68f", "judgment")}}
 
 
 def load_long_form(repo_dir: Path) -> dict[str, list[str]]:
     from scripts.train_response_classifier import git_file
     out = {}
-    for name, (path, sha) in LONG_FORM["files"].items():
-        rows = [json.loads(line) for line in git_file(repo_dir, LONG_FORM["commit"], path, sha).decode().splitlines()
+    for name, (commit, path, sha, field) in LONG_FORM["files"].items():
+        rows = [json.loads(line) for line in git_file(repo_dir, commit, path, sha).decode().splitlines()
                 if line.strip()]
-        out[name] = [r["output"].replace("<think></think>", "").strip() for r in rows]
+        out[name] = [r[field].replace("<think></think>", "").strip() for r in rows if isinstance(r.get(field), str)]
     return out
 
 
