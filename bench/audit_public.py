@@ -28,7 +28,9 @@ each answer. Given as `sensitive` each should be kept (a careful reasoning teach
 given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). No labels:
 what is rejected is read, not scored. The file cuts every thinking block at about 256 tokens, mostly mid-sentence
 (the file's doing, not the teacher's): the default chain rejects those (`reasoning_ends_mid_sentence`), so the set
-is also run with cut thinking allowed, to measure the other checks."""
+is also run with cut thinking allowed, to measure the other checks. The same checkout also gives Qwen3-32B's answers
+(without thinking) to Do-Not-Answer's 939 risky prompts (STRONG_ANSWERS below), given as `sensitive`: a strong
+model's careful answers, each of which should be kept unless cut at the authors' token limit."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +54,22 @@ STRONG_TRACES = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                  "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
                  "path": "team_p02_honda/data/dna/matsugi/sft/cleaning/adversarial_harmful_train_part_03_00000_qwen3-32B.json",
                  "sha256": "fa71021c1d17902f978bd0475c93e9dbf910e96a9827611267fddd6ea84e8980"}
+
+
+# Qwen3-32B's answers to Do-Not-Answer's 939 risky prompts, from the same repository's evaluation results (the
+# `prediction` field; about a fifth are thinking-mode outputs cut inside their `<think>` block, left out here). No
+# reasoning: each trace gets the neutral one. Given as `sensitive`, a strong model's careful answers to risky requests.
+STRONG_ANSWERS = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+                  "commit": "7598dcf577a5988cbe7720f801688eaa8c9d514c",
+                  "path": "eval_dna/evaluation_results/qwen3_32b/results.jsonl",
+                  "sha256": "ef2eeae54b3a16ce1e353947cb696f4594c14cb1a1bf0cf2abfb400deb95a68f"}
+
+
+def load_strong_answers(repo_dir: Path) -> list[dict]:
+    data = git_file(repo_dir, STRONG_ANSWERS["commit"], STRONG_ANSWERS["path"], STRONG_ANSWERS["sha256"])
+    rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+    return [{"prompt": r["question"], "text": r["prediction"]} for r in rows
+            if isinstance(r["prediction"], str) and r["prediction"].strip() and "<think>" not in r["prediction"]]
 
 
 def load_strong_traces(repo_dir: Path) -> list[dict]:
@@ -126,6 +144,8 @@ def main() -> None:
         # the file's thinking is cut; what do the other checks make of it?
         run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "sensitive", allow_cut=True)
         run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "harmful", allow_cut=True)
+        run("Qwen3-32B answers to Do-Not-Answer's prompts (no thinking)", load_strong_answers(args.strong_traces),
+            "sensitive")
 
 
 if __name__ == "__main__":
