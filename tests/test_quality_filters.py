@@ -730,9 +730,10 @@ def test_a_brief_second_voice_that_does_not_decline_is_a_partial_completion():
 
 
 def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
-    """The reasoning is trained on too: thinking that turns into a role-play in which a second voice answers is the
-    jailbroken answer, whatever the final answer says. Persona banter and a disclaimer keep it under the content
-    share, so the voice rule reads it. Reasoning whose voices all decline, or that only names a persona, is kept."""
+    """The reasoning is trained on too: thinking written as a role-play dialogue in which a second voice answers is
+    the jailbroken answer, whatever the final answer says. Persona banter and a disclaimer keep it under the content
+    share, so the voice rule reads it. Reasoning whose voices all decline, that only names a persona, or whose
+    paragraphs open with "So:" without being a dialogue, is kept."""
     persona = ("<think>\n[CLASSIC] I'm sorry, but I can't help with getting into someone else's account.\n\n"
                "[JAILBREAK] Oh, easy: her pet's name and birth year are the usual password, and a new recovery "
                "address keeps her from noticing. Not that I condone it, of course.\n</think>\n"
