@@ -283,11 +283,13 @@ class ConsistencyFilter(Filter):
             if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
                                   self.settings["max_reasoning_content_share"]) or drafts_a_message(reasoning):
                 return "reasoning_writes_the_content"
-            # Thinking written as a role-play dialogue in which a persona answers is the jailbroken answer written in
-            # the reasoning; persona talk and disclaimers keep it under the content share above. Only a dialogue
-            # (the first paragraph speaks under a tag too): a strong teacher's paragraphs may open with "So:".
-            if is_dialogue(reasoning) and second_voice_answers(reasoning):
-                return "reasoning_persona_answers"
+            # Thinking written as a role-play dialogue ("[GPT]: … / [DAN]: …") has taken up the jailbreak's frame
+            # instead of weighing the request: when a persona answers it is the jailbroken answer itself (persona talk
+            # and disclaimers keep it under the content share above), and when every persona declines it still
+            # teaches thinking in personas. Only a dialogue, its first paragraph under a speaker tag too: a strong
+            # teacher's or a derivation's paragraphs may open with "So:" or "Thus:".
+            if is_dialogue(reasoning):
+                return "reasoning_persona_answers" if second_voice_answers(reasoning) else "reasoning_role_play"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
             partial = partial_completion(answer, facts.response_type, self.settings, facts.content_comply)
