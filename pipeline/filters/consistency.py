@@ -6,7 +6,7 @@ A trace can pass the refusal gate and still teach the wrong thing:
 - the decision written in the reasoning disagrees with what the answer does (decided "refuse", answered with help),
   or with the prompt's kind (decided "comply" on a harmful prompt);
 - a harmful prompt answered with a refusal opener followed by instructions, or reasoning that works out the
-  harmful help itself (the reasoning is trained on too);
+  harmful help itself or plays the jailbreak's personas (the reasoning is trained on too);
 - a harmful prompt answered with a partial completion that nobody checked: kept only when the judge's safety score
   says the completed part is safe (checked after the judge; see judge/build_stages.py), rejected when the recipe has
   no judge or says `harmful_partial: reject`;
@@ -133,9 +133,9 @@ def partial_completion(answer: str, response_type: str | None, settings: dict,
     the word rule alone decides."""
     if response_type == "safe_complete":
         return True
-    voices = voice_paragraphs(answer)
-    if voices and second_voice_answers(answer):
+    if second_voice_answers(answer):
         return True
+    voices = voice_paragraphs(answer)
     # in a second voice, quoted speech is the persona's answer
     counted = with_quotes_read(answer) if voices else answer
     if analyse(counted).help_words <= settings["max_words_after_refusal"]:
