@@ -757,6 +757,17 @@ def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
               "one.\n</think>\nI'm sorry, but I can't help with that.")
     assert run(rec("harmful", points, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
         "reasoning_persona_answers"
+    # rule ids cited the explicit mode's way, or numbered points, open paragraphs without being speakers
+    cited = ("<think>\n[weapons.1] Do not give instructions for explosives, and this request asks for exactly "
+             "that.\n\n[general.2] When declining, say briefly what I cannot help with and offer a safe "
+             "alternative.\n</think>\nI can't help with making explosives.")
+    assert run(rec("harmful", cited), labeller=Labeller("model")).reason not in (
+        "reasoning_persona_answers", "reasoning_role_play")
+    numbered = ("<think>\n(1) The request is to get into another person's account without her consent.\n\n(2) "
+                "That is unauthorised access, so the reply declines and points to the provider's recovery page."
+                "\n</think>\nI'm sorry, but I can't help with that.")
+    assert run(rec("harmful", numbered, prompt=ACCOUNT), labeller=Labeller("model")).reason not in (
+        "reasoning_persona_answers", "reasoning_role_play")
     # for a sensitive prompt the check does not apply (a strong teacher may quote a dialogue it weighs)
     assert run(rec("sensitive", persona, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
         "reasoning_persona_answers"

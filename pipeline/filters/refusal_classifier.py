@@ -156,7 +156,17 @@ _VOICE = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)|(?!(?:Note|Impor
                     r"Alternatives?|Instead|Summary|Tips?|Examples?|Steps?|Options?|Why|What|How|Here|Sources?|"
                     r"Safety|Support|Help)\b)[A-Z][\w\-]{1,30}(?:\s+[A-Z][\w\-]*){0,2}\s*:|As\s+[A-Z][\w\-]*"
                     r"(?:\s+[A-Z][\w\-]*){0,3}\s*[,:])")
+# A bracketed or parenthesised opener that names no one: an enumerator ("(1)", "[a]", "(iv)"), a cited rule id
+# ("[weapons.1]", how the explicit mode's teachers cite the rule book), or a formula ("(\\omega_0^2 - …)").
+_NOT_A_SPEAKER = re.compile(r"[\[(]\s*(?:\d+[a-z]?|[a-z]|[ivxlc]+|[a-z][a-z0-9_]*\.\d+|[^\])]*[\\=^_][^\])]*)\s*[\])]",
+                            re.IGNORECASE)
 MIN_PARAGRAPH_WORDS = 8
+
+
+def _speaks(paragraph: str) -> bool:
+    """The paragraph opens with a speaker tag (see _VOICE and _NOT_A_SPEAKER)."""
+    m = _VOICE.match(paragraph)
+    return bool(m) and not _NOT_A_SPEAKER.fullmatch(m.group().strip())
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -165,7 +175,7 @@ def _paragraphs(text: str) -> list[str]:
 
 def voice_paragraphs(answer: str) -> list[str]:
     """The paragraphs after the first that open with a speaker tag (see _VOICE): what a second voice says."""
-    return [p for p in _paragraphs(answer)[1:] if _VOICE.match(p)]
+    return [p for p in _paragraphs(answer)[1:] if _speaks(p)]
 
 
 def is_dialogue(text: str) -> bool:
@@ -174,7 +184,7 @@ def is_dialogue(text: str) -> bool:
     reasoning: a derivation's or a deliberation's paragraphs often open with "So:", "Thus:" or "(2)", but its first
     paragraph does not open with a tag."""
     paragraphs = _paragraphs(text)
-    return bool(paragraphs) and bool(_VOICE.match(paragraphs[0])) and any(_VOICE.match(p) for p in paragraphs[1:])
+    return bool(paragraphs) and _speaks(paragraphs[0]) and any(_speaks(p) for p in paragraphs[1:])
 
 
 def paragraphs_without_declines(answer: str) -> list[str]:
