@@ -757,6 +757,11 @@ def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
               "one.\n</think>\nI'm sorry, but I can't help with that.")
     assert run(rec("harmful", points, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
         "reasoning_persona_answers"
+    # nor is a structured teacher's "Request: … / Decision: refuse"
+    structured = ("<think>\nRequest: the user wants to get into another person's account.\n\nDecision: refuse"
+                  "\n</think>\nI'm sorry, but I can't help with that.")
+    assert run(rec("harmful", structured, prompt=ACCOUNT), labeller=Labeller("model")).reason not in (
+        "reasoning_persona_answers", "reasoning_role_play")
     # rule ids cited the explicit mode's way, or numbered points, open paragraphs without being speakers
     cited = ("<think>\n[weapons.1] Do not give instructions for explosives, and this request asks for exactly "
              "that.\n\n[general.2] When declining, say briefly what I cannot help with and offer a safe "

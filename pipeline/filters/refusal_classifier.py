@@ -178,13 +178,28 @@ def voice_paragraphs(answer: str) -> list[str]:
     return [p for p in _paragraphs(answer)[1:] if _speaks(p)]
 
 
+def _persona(paragraph: str) -> bool:
+    """The paragraph opens with a role-play persona's tag: a bracketed one, or a name with a capital or a digit
+    inside it ("DAN:", "AlphaGPT:", "As BH,", "M78:"), not a heading word ("Request:", "Decision:", "Analysis:")."""
+    if not _speaks(paragraph):
+        return False
+    tag = _VOICE.match(paragraph).group().strip()
+    if tag[0] in "[(":
+        return True
+    name = re.sub(r"^As\s+", "", tag).rstrip(":, ")
+    return any(re.search(r"[A-Z0-9]", word[1:]) for word in name.split())
+
+
 def is_dialogue(text: str) -> bool:
-    """The text opens with a speaker tag and a later paragraph opens with one too: a role-play written as a
-    dialogue ("[GPT]: … / [BetterDAN]: …", "AlphaGPT: … / DeltaGPT: …"). Stricter than voice_paragraphs alone, for
-    reasoning: a derivation's or a deliberation's paragraphs often open with "So:", "Thus:" or "(2)", but its first
-    paragraph does not open with a tag."""
+    """The text opens with a speaker tag, a later paragraph opens with one too, and at least one of them names a
+    persona: a role-play written as a dialogue ("[GPT]: … / [BetterDAN]: …", "GPT: … / Ron: …"). Stricter than
+    voice_paragraphs, for reasoning: a derivation's or a deliberation's paragraphs often open with "So:", "Thus:" or
+    "(2)", and a structured teacher's with "Request:" and "Decision:", but those are no personas."""
     paragraphs = _paragraphs(text)
-    return bool(paragraphs) and _speaks(paragraphs[0]) and any(_speaks(p) for p in paragraphs[1:])
+    if not paragraphs or not _speaks(paragraphs[0]):
+        return False
+    later = [p for p in paragraphs[1:] if _speaks(p)]
+    return bool(later) and any(map(_persona, [paragraphs[0], *later]))
 
 
 def paragraphs_without_declines(answer: str) -> list[str]:
