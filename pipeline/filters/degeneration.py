@@ -36,16 +36,18 @@ _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 _FORMULA = re.compile(r"\bformula[0-9a-f]{8}\b")
 
 
+def _formula_token(m: re.Match) -> str:
+    """`formula<crc32 of its text>`, on a line of its own when the formula is displayed (`\\[…\\]`, `$$…$$`, an
+    environment), which is how it reads."""
+    token = f"formula{zlib.crc32(m.group().encode()):08x}"
+    return f"\n{token}\n" if m.group().startswith(("\\[", "$$", "\\begin")) else f" {token} "
+
+
 def _mask_math(text: str) -> str:
-    """Each formula replaced by `formula<crc32 of its text>`, on a line of its own when it is displayed (`\\[…\\]`,
-    `$$…$$`, an environment), which is how it reads; every other LaTeX command replaced by a space."""
+    """Each formula replaced by its token (_formula_token), every other LaTeX command by a space."""
     if "$" not in text and "\\" not in text:     # no LaTeX: most texts
         return text
-
-    def token(m: re.Match) -> str:
-        t = f"formula{zlib.crc32(m.group().encode()):08x}"
-        return f"\n{t}\n" if m.group().startswith(("\\[", "$$", "\\begin")) else f" {t} "
-    return _LATEX_COMMAND.sub(" ", _MATH.sub(token, text))
+    return _LATEX_COMMAND.sub(" ", _MATH.sub(_formula_token, text))
 
 
 PHRASE_WORDS = 8

@@ -163,10 +163,11 @@ _NOT_A_SPEAKER = re.compile(r"[\[(]\s*(?:\d+[a-z]?|[a-z]|[ivxlc]+|[a-z][a-z0-9_]
 MIN_PARAGRAPH_WORDS = 8
 
 
-def _speaks(paragraph: str) -> bool:
-    """The paragraph opens with a speaker tag (see _VOICE and _NOT_A_SPEAKER)."""
+def _speaker_tag(paragraph: str) -> str | None:
+    """The speaker tag the paragraph opens with (see _VOICE and _NOT_A_SPEAKER), or None."""
     m = _VOICE.match(paragraph)
-    return bool(m) and not _NOT_A_SPEAKER.fullmatch(m.group().strip())
+    tag = m.group().strip() if m else None
+    return None if tag is None or _NOT_A_SPEAKER.fullmatch(tag) else tag
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -175,15 +176,15 @@ def _paragraphs(text: str) -> list[str]:
 
 def voice_paragraphs(answer: str) -> list[str]:
     """The paragraphs after the first that open with a speaker tag (see _VOICE): what a second voice says."""
-    return [p for p in _paragraphs(answer)[1:] if _speaks(p)]
+    return [p for p in _paragraphs(answer)[1:] if _speaker_tag(p)]
 
 
 def _persona(paragraph: str) -> bool:
     """The paragraph opens with a role-play persona's tag: a bracketed one, or a name with a capital or a digit
     inside it ("DAN:", "AlphaGPT:", "As BH,", "M78:"), not a heading word ("Request:", "Decision:", "Analysis:")."""
-    if not _speaks(paragraph):
+    tag = _speaker_tag(paragraph)
+    if tag is None:
         return False
-    tag = _VOICE.match(paragraph).group().strip()
     if tag[0] in "[(":
         return True
     name = re.sub(r"^As\s+", "", tag).rstrip(":, ")
@@ -196,9 +197,9 @@ def is_dialogue(text: str) -> bool:
     voice_paragraphs, for reasoning: a derivation's or a deliberation's paragraphs often open with "So:", "Thus:" or
     "(2)", and a structured teacher's with "Request:" and "Decision:", but those are no personas."""
     paragraphs = _paragraphs(text)
-    if not paragraphs or not _speaks(paragraphs[0]):
+    if not paragraphs or not _speaker_tag(paragraphs[0]):
         return False
-    later = [p for p in paragraphs[1:] if _speaks(p)]
+    later = [p for p in paragraphs[1:] if _speaker_tag(p)]
     return bool(later) and any(map(_persona, [paragraphs[0], *later]))
 
 
