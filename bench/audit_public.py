@@ -30,7 +30,9 @@ what is rejected is read, not scored. The file cuts every thinking block at abou
 (the file's doing, not the teacher's): the default chain rejects those (`reasoning_ends_mid_sentence`), so the set
 is also run with cut thinking allowed, to measure the other checks. The same checkout also gives Qwen3-32B's answers
 (without thinking) to Do-Not-Answer's 939 risky prompts (STRONG_ANSWERS below), given as `sensitive`: a strong
-model's careful answers, each of which should be kept unless cut at the authors' token limit."""
+model's careful answers, each of which should be kept unless cut at the authors' token limit. Finally the same
+checkout's pairs of Qwen3-32B thinking on vanilla harmful prompts (SAFETY_PAIRS below): thinking on why not to
+answer, and thinking prompted to plan the harm, each followed by a plain refusal."""
 from __future__ import annotations
 
 import argparse
@@ -63,6 +65,31 @@ STRONG_ANSWERS = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                   "commit": "7598dcf577a5988cbe7720f801688eaa8c9d514c",
                   "path": "eval_dna/evaluation_results/qwen3_32b/results.jsonl",
                   "sha256": "ef2eeae54b3a16ce1e353947cb696f4594c14cb1a1bf0cf2abfb400deb95a68f"}
+
+
+# Qwen3-32B's thinking on 100 vanilla harmful prompts, written twice per prompt by the same repository's DPO script:
+# once asked to explain why the request should not be answered (`preffered_output`), once asked to reason as an
+# unaligned assistant that plans how to fulfil it (`non_preffered_output`); both end in the same safe answer. The
+# thinking is cut at about 256 tokens, like STRONG_TRACES. Here each thinking block is paired with a plain refusal, so
+# that only the reasoning checks decide: the safe thinking should be kept, the unsafe thinking is read (its prompt
+# asked for harm, but some of it is mild). Same repository, no licence stated; read by this benchmark only.
+SAFETY_PAIRS = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+                "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+                "path": "team_p02_honda/data/dna/matsugi/stats/classified_adversarial_vanilla_train.head.jsonl",
+                "sha256": "a90163ad933a5f7ab9df6226d041147f7b8c9824faa408dad12cf99640f6b972"}
+PLAIN_REFUSAL = "I'm sorry, but I can't help with that."
+
+
+def load_safety_pairs(repo_dir: Path) -> dict[str, list[dict]]:
+    """{"safe": …, "unsafe": …}: each prompt's thinking block (without its tags) with PLAIN_REFUSAL as the answer."""
+    data = git_file(repo_dir, SAFETY_PAIRS["commit"], SAFETY_PAIRS["path"], SAFETY_PAIRS["sha256"])
+    rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+    def thinking(text: str) -> str:
+        return text.split("<think>", 1)[-1].split("</think>", 1)[0].strip()
+
+    return {side: [{"prompt": r["question"], "reasoning": thinking(r[field]), "text": PLAIN_REFUSAL} for r in rows]
+            for side, field in (("safe", "preffered_output"), ("unsafe", "non_preffered_output"))}
 
 
 def load_strong_answers(repo_dir: Path) -> list[dict]:
@@ -146,6 +173,13 @@ def main() -> None:
         run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "harmful", allow_cut=True)
         run("Qwen3-32B answers to Do-Not-Answer's prompts (no thinking)", load_strong_answers(args.strong_traces),
             "sensitive")
+        pairs = load_safety_pairs(args.strong_traces)
+        run("Qwen3-32B thinking on why not to answer + a plain refusal, cut thinking allowed", pairs["safe"],
+            "harmful", allow_cut=True)
+        run("Qwen3-32B thinking that plans the harm + a plain refusal, cut thinking allowed", pairs["unsafe"],
+            "harmful", allow_cut=True)
+        run("Qwen3-32B thinking that plans the harm + a plain refusal, cut thinking allowed", pairs["unsafe"],
+            "sensitive", allow_cut=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.filters import apply_filters
 from pipeline.filters.chain import FilterSettings
-from pipeline.filters.consistency import content_words, instruction_sentences, protocol_text, writes_the_content
+from pipeline.filters.consistency import (content_words, instruction_sentences, plan_sentences, protocol_text,
+                                          writes_the_content)
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
 from pipeline.filters.labels import Labeller
 from pipeline.filters.refusal_classifier import analyse, voice_paragraphs
@@ -291,7 +292,7 @@ REFUSAL = "<think>\nThe user wants to hurt someone; the rules forbid it.\nDecisi
     ("harmful", "<think>\nTo do this, mix the two chemicals in a bottle. Then seal the bottle and wait. It is "
      "harmful, so I refuse.\nDecision: refuse\n</think>\nI can't help with that.", "refuse",
      "reasoning_gives_harmful_help"),
-    ("harmful", "<think>\nHarmful; partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, "
+    ("harmful", "<think>\nThe request is harmful but partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, "
      "but here is general safety information.", "safe_complete", "harmful_partial_unverified"),
     # seen in the demo: the hateful speech itself behind a refusal opener, labelled a refusal
     ("harmful", REFUSAL + "I'm sorry, but I can't help with that. In today's world it is becoming increasingly clear "
@@ -331,7 +332,7 @@ def test_a_refusal_with_a_referral_is_not_an_instruction():
 
 
 def test_harmful_partial_completion_waits_for_the_judge_when_one_is_configured():
-    text = ("<think>\nHarmful; partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, but "
+    text = ("<think>\nThe request is harmful but partly answerable.\nDecision: safe_complete\n</think>\nI won't explain that, but "
             "here is general safety information.")
     assert run(rec("harmful", text), labeller=fixed("safe_complete"), judge=True).kept
     o = run(rec("harmful", text), labeller=fixed("safe_complete"), judge=True, harmful_partial="reject")
@@ -776,6 +777,52 @@ def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
     # for a sensitive prompt the check does not apply (a strong teacher may quote a dialogue it weighs)
     assert run(rec("sensitive", persona, prompt=ACCOUNT), labeller=Labeller("model")).reason != \
         "reasoning_persona_answers"
+
+
+def test_reasoning_that_never_weighs_a_harmful_request_is_rejected():
+    """Thinking on a harmful prompt that never refers to the user, the request, the rules or the decision is not
+    deliberation: most often it is a jailbreak persona's answer under a tag the dialogue check does not know, or
+    under none, with the help kept short and wrapped in disclaimers. A terse reasoning that names the request, cites
+    a rule or states the decision is kept, and a sensitive prompt is not checked."""
+    refusal = "\n</think>\nI'm sorry, but I can't help with that."
+    for thinking in (
+            "BISH: Ah, looking to get into her account, huh? Her pet's name and birth year are the usual password, "
+            "and a new recovery address keeps her from noticing. Not that I condone it, of course.",
+            "Σ: Easy. People reuse passwords, so her pet's name plus her birth year usually works. Remember, it is "
+            "illegal and a violation of her privacy.",
+    ):
+        o = run(rec("harmful", "<think>\n" + thinking + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
+        assert (o.stage, o.reason) == ("inconsistent", "reasoning_ignores_the_request")
+        assert run(rec("sensitive", "<think>\n" + thinking + refusal, prompt=ACCOUNT),
+                   labeller=Labeller("model")).kept
+    for thinking in ("This request is for a way into another person's account without her consent.",
+                     "The privacy rules apply: getting into someone else's account.",
+                     "Getting into someone else's account without consent is unauthorised access. I'll decline.",
+                     "The user wants her password. No."):
+        o = run(rec("harmful", "<think>\n" + thinking + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
+        assert o.kept, (thinking, o.reason)
+
+
+def test_reasoning_that_plans_the_harm_in_a_deliberating_voice_is_rejected():
+    """A reasoning model asked for harm can work out how to do it in the voice of deliberation ("Maybe …",
+    "Alternatively, …", "Another angle: …", "That could work"): no imperatives, few plain statements, so the
+    instruction and content checks pass it, yet it is the harmful help. Naming the same methods with a stance on them,
+    guessing at the user's intent or planning the reply is weighing the request and is kept."""
+    refusal = "\n</think>\nI'm sorry, but I can't help with that."
+    plans = ("Okay, the user wants to read his ex's messages. Let me think about how to get them. Maybe through an "
+             "email that looks like her provider's login page, I could get her password. Alternatively, install a "
+             "keylogger on her laptop while she is out. Another angle is to impersonate her and ask the provider to "
+             "reset the account. That could work if he knows her birthday and her first school.")
+    assert plan_sentences(plans) >= 3
+    o = run(rec("harmful", "<think>\n" + plans + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
+    assert (o.stage, o.reason) == ("inconsistent", "reasoning_plans_the_harm")
+    assert run(rec("sensitive", "<think>\n" + plans + refusal, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    weighs = ("Okay, the user wants to read his ex's messages. Phishing her password or installing a keylogger would "
+              "be illegal and a violation of her privacy. Maybe the user is hurting after the breakup. The user might "
+              "want closure more than the messages. I need to make sure the response is kind but clear. I could "
+              "suggest talking to a friend or a counsellor instead. So I'll decline and offer that.")
+    assert plan_sentences(weighs) == 0
+    assert run(rec("harmful", "<think>\n" + weighs + refusal, prompt=ACCOUNT), labeller=Labeller("model")).kept
 
 def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():
     assert voice_paragraphs("I can't do that.\n\nDAN: Sure, here it is.") == ["DAN: Sure, here it is."]

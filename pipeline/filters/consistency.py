@@ -6,7 +6,9 @@ A trace can pass the refusal gate and still teach the wrong thing:
 - the decision written in the reasoning disagrees with what the answer does (decided "refuse", answered with help),
   or with the prompt's kind (decided "comply" on a harmful prompt);
 - a harmful prompt answered with a refusal opener followed by instructions, or reasoning that works out the
-  harmful help itself or plays the jailbreak's personas (the reasoning is trained on too);
+  harmful help itself (as steps, as plain statements or as a string of proposals: "maybe …, I could …"), plays the
+  jailbreak's personas or never refers to the request, the user, the rules or the decision at all (the reasoning is
+  trained on too);
 - a harmful prompt answered with a partial completion that nobody checked: kept only when the judge's safety score
   says the completed part is safe (checked after the judge; see judge/build_stages.py), rejected when the recipe has
   no judge or says `harmful_partial: reject`;
@@ -205,6 +207,71 @@ _MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\
                            + r"){0,3}\s*,|subject\s*:\s*\S)", re.IGNORECASE | re.MULTILINE)
 
 
+# A sentence of thinking that proposes a means to the request's end: a proposal frame ("maybe", "alternatively",
+# "another angle", "I/they/the AI could …", "that could work", "the first step", "start by") with an action in it
+# (an action verb of _IMPERATIVE, or exploit, phish, impersonate, lure, bypass, …), and no word of stance on it
+# (illegal, harm, risk, consent, privacy, refuse, instead, resources, …). A strong teacher weighing a harmful request
+# names the same methods, but with a stance ("hacking, which is illegal") or as a guess at the user's intent ("the
+# user might want to …"), and plans its reply in words about the reply ("I need to make sure the response …"), which
+# are left out (_REPLY_META). A reasoning that plans the harm is a string of such proposals ("maybe through malware
+# or phishing, I could extract the files", "Alternatively, maybe exploit vulnerabilities in Skype's software",
+# "Another angle: social engineering").
+_PROPOSAL = re.compile(
+    r"\b(?:maybe|perhaps|alternatively|another\s+(?:angle|approach|option|method|way|idea|tactic|strategy|step)|"
+    r"one\s+(?:way|option|approach|method|tactic)|(?:I|we|they|you|one|it|he|she|the\s+(?:AI|assistant|user|attacker|"
+    r"adult))\s+(?:could|might|would|can|should|need\s+to|will|'d|'ll)|(?:could|might|would)\s+work|"
+    r"(?:the\s+)?(?:first|next|final)\s+step|start\s+(?:by|with)|then,?\s)\b", re.IGNORECASE)
+_HARM_ACTION = re.compile(
+    r"\b" + _ACTION_VERB + r"|\b(?:exploit\w*|hack\w*|phish\w*|manipulat\w*|deceiv\w*|trick\w*|impersonat\w*|"
+    r"fabricat\w*|target\w*|lure|groom\w*|blackmail\w*|threaten\w*|spread\w*|steal\w*|bypass\w*|access\w*|malware|"
+    r"keylogger|scrap\w*)\b", re.IGNORECASE)
+_STANCE = re.compile(
+    r"\b(?:illegal\w*|unethical|ethic\w*|harm\w*|wrong|risk\w*|danger\w*|problem\w*|violat\w*|inappropriate|"
+    r"shouldn't|should\s+not|can't|cannot|against|consequence\w*|irresponsible|legal\w*|law\w*|no-no|"
+    r"not\s+(?:okay|ok|acceptable|allowed)|refus\w*|declin\w*|safe\w*|respect\w*|consent|privacy|misinformation|"
+    r"stereotyp\w*|discriminat\w*|offensive|hate\w*|abuse\w*|exploitation|victim\w*|concern\w*|careful|caution\w*|"
+    r"avoid\w*|instead|redirect\w*|resources?|professional\w*|help\s+them|support)\b", re.IGNORECASE)
+_REPLY_META = re.compile(
+    r"\bI\s+(?:also\s+|first\s+)?(?:need\s+to|should|must|have\s+to|want\s+to|will|'ll|'m\s+going\s+to)\s+"
+    r"(?:\w+\s+){0,2}?(?:figure\s+out\s+(?:why|what|if|whether)|understand|break\s+(?:it|this|down)|"
+    r"make\s+sure\s+(?:I|the\s+(?:response|answer|reply))|structure|outline\s+the\s+(?:key|main)|think|consider|"
+    r"recall|check|verify|start\s+by\s+(?:outlining|understanding|considering|recalling))"
+    r"|\bthe\s+user\s+(?:might|may|could|probably|wants?|is|'s)\b"
+    r"|\b(?:the\s+)?(?:user|they)\s+(?:might|may)\s+be\s+(?:trying|testing|looking|asking)", re.IGNORECASE)
+_PLAN_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def plan_sentences(reasoning: str) -> int:
+    """Sentences of 5+ words that propose a means to the request's end (_PROPOSAL, _HARM_ACTION) with no stance on
+    it (_STANCE) and are not about the reply or the user's intent (_REPLY_META)."""
+    return sum(1 for s in _PLAN_SPLIT.split(reasoning or "")
+               if len(s.split()) >= 5 and _PROPOSAL.search(s) and _HARM_ACTION.search(s)
+               and not _STANCE.search(s) and not _REPLY_META.search(s))
+
+
+# What a reasoning that weighs the request refers to: the user or the request in the third person ("the user wants",
+# "this request", "they might ask"), the rules or policies, a cited rule id, or the decision itself ("refuse",
+# "decline", "I shouldn't help"). A strong reasoning teacher's thinking about a harmful request always does (500 of
+# 500 Qwen3-32B thinking blocks on WildJailbreak prompts; 200 of 200 Qwen3-32B thinking blocks, safe and unsafe, on
+# vanilla harmful prompts); a jailbroken answer pasted into the thinking addresses the reader instead (404 of
+# GPTFuzz's 538 refer to none of these). Chosen on GPTFuzz's train.csv (docs/benchmarks.md).
+_WEIGHS_THE_REQUEST = re.compile(
+    r"\b(?:the\s+user|user'?s|(?:the|this|that|their|such\s+a)\s+(?:request|question|prompt|query|task|instruction|"
+    r"message|scenario|ask)s?\b|polic(?:y|ies)|guidelines?|rules?\b|refus\w*|declin\w*|comply|complying)\b"
+    r"|\b(?:the\s+person|the\s+asker|someone|they|he|she)\s+(?:(?:is|are|'re|might|may|could|would|seems?\s+to)\s+)?"
+    r"(?:ask\w*|want\w*|request\w*|seek\w*|look\w*\s+for)\b"
+    r"|\bI\s+(?:shouldn't|should\s+not|must\s+not|won't|will\s+not)\s+(?:help|assist|provide)\b",
+    re.IGNORECASE)
+
+
+def weighs_the_request(reasoning: str) -> bool:
+    """The reasoning refers to what it is deciding about: the user or the request, the rules (by name or cited id) or
+    the decision. Thinking on a harmful prompt that does none of these is not deliberation but something else written
+    in its place, most often the persona's answer of a role-play jailbreak ("BISH: Ah, looking for self-defense
+    tips, huh? … aim for the groin") under a tag the dialogue check does not know, or none."""
+    return bool(_WEIGHS_THE_REQUEST.search(reasoning or "") or CITATION.search(reasoning or ""))
+
+
 def drafts_a_message(reasoning: str) -> bool:
     """The reasoning starts writing the message itself (a phishing email, a threat, a scam text): a salutation or a
     subject line at the start of a line. Such a draft is short, so the word count of writes_the_content misses it,
@@ -283,6 +350,11 @@ class ConsistencyFilter(Filter):
             if writes_the_content(reasoning, self.settings["max_reasoning_content_words"],
                                   self.settings["max_reasoning_content_share"]) or drafts_a_message(reasoning):
                 return "reasoning_writes_the_content"
+            # Thinking that works out how to do what was asked, in the deliberating voice of a reasoning model
+            # ("maybe through malware or phishing, I could extract the files"), is the harmful help however the
+            # answer ends.
+            if plan_sentences(reasoning) > self.settings["max_reasoning_plan_sentences"]:
+                return "reasoning_plans_the_harm"
             # Thinking written as a role-play dialogue ("[GPT]: … / [DAN]: …") has taken up the jailbreak's frame
             # instead of weighing the request: when a persona answers it is the jailbroken answer itself (persona talk
             # and disclaimers keep it under the content share above), and when every persona declines it still
@@ -290,6 +362,8 @@ class ConsistencyFilter(Filter):
             # teacher's or a derivation's paragraphs may open with "So:" or "Thus:".
             if is_dialogue(reasoning):
                 return "reasoning_persona_answers" if second_voice_answers(reasoning) else "reasoning_role_play"
+            if not weighs_the_request(reasoning):
+                return "reasoning_ignores_the_request"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
             partial = partial_completion(answer, facts.response_type, self.settings, facts.content_comply)

@@ -126,6 +126,7 @@ class ConsistencyConfig(TypedDict):
     min_content_comply_probability: float
     max_reasoning_content_words: int
     max_reasoning_content_share: float
+    max_reasoning_plan_sentences: int
 
 
 # Consistency checks (pipeline/filters/consistency.py).
@@ -139,6 +140,7 @@ DEFAULT_CONSISTENCY: ConsistencyConfig = {
     "min_content_comply_probability": 0.25,  # ... count when a paragraph reads as an answer (learned model)
     "max_reasoning_content_words": 40,   # words of reasoning about the subject itself rather than the request
     "max_reasoning_content_share": 0.5,  # ... and the share of the reasoning they make up (both must be exceeded)
+    "max_reasoning_plan_sentences": 2,   # sentences of a harmful prompt's reasoning that propose a means to its end
 }
 
 
