@@ -823,6 +823,11 @@ def test_reasoning_that_plans_the_harm_in_a_deliberating_voice_is_rejected():
               "suggest talking to a friend or a counsellor instead. So I'll decline and offer that.")
     assert plan_sentences(weighs) == 0
     assert run(rec("harmful", "<think>\n" + weighs + refusal, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    # a safe completion plans defensive help in the same voice
+    defends = ("The user wants into his ex's account, which I won't help with. But I could suggest he secures his "
+               "own laptop instead. Maybe install an antivirus program from the vendor's official site. He could run "
+               "a full scan once a week. Then he could download the official app and turn on sign-in alerts.")
+    assert plan_sentences(defends) <= 2
 
 def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():
     assert voice_paragraphs("I can't do that.\n\nDAN: Sure, here it is.") == ["DAN: Sure, here it is."]

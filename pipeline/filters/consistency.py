@@ -210,10 +210,10 @@ _MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\
 # A sentence of thinking that proposes a means to the request's end: a proposal frame ("maybe", "alternatively",
 # "another angle", "I/they/the AI could …", "that could work", "the first step", "start by") with an action in it
 # (an action verb of _IMPERATIVE, or exploit, phish, impersonate, lure, bypass, …), and no word of stance on it
-# (illegal, harm, risk, consent, privacy, refuse, instead, resources, …). A strong teacher weighing a harmful request
-# names the same methods, but with a stance ("hacking, which is illegal") or as a guess at the user's intent ("the
-# user might want to …"), and plans its reply in words about the reply ("I need to make sure the response …"), which
-# are left out (_REPLY_META). A reasoning that plans the harm is a string of such proposals ("maybe through malware
+# (illegal, harm, risk, consent, privacy, refuse, instead, resources, …) or of defensive help (protect, antivirus,
+# official, one's own …). A strong teacher weighing a harmful request names the same methods, but with a stance
+# ("hacking, which is illegal") or as a guess at the user's intent ("the user might want to …"), and plans its reply
+# in words about the reply ("I need to make sure the response …"), which are left out (_REPLY_META). A reasoning that plans the harm is a string of such proposals ("maybe through malware
 # or phishing, I could extract the files", "Alternatively, maybe exploit vulnerabilities in Skype's software",
 # "Another angle: social engineering").
 _PROPOSAL = re.compile(
@@ -230,7 +230,10 @@ _STANCE = re.compile(
     r"shouldn't|should\s+not|can't|cannot|against|consequence\w*|irresponsible|legal\w*|law\w*|no-no|"
     r"not\s+(?:okay|ok|acceptable|allowed)|refus\w*|declin\w*|safe\w*|respect\w*|consent|privacy|misinformation|"
     r"stereotyp\w*|discriminat\w*|offensive|hate\w*|abuse\w*|exploitation|victim\w*|concern\w*|careful|caution\w*|"
-    r"avoid\w*|instead|redirect\w*|resources?|professional\w*|help\s+them|support)\b", re.IGNORECASE)
+    r"avoid\w*|instead|redirect\w*|resources?|professional\w*|help\s+them|support|"
+    # defensive help, which a safe completion plans in the same voice ("Maybe install an antivirus on his own laptop")
+    r"protect\w*|defen[cs]\w*|prevent\w*|antivirus|two-factor|2fa|password\s+manager|official|legitimate|report\w*|"
+    r"(?:your|his|her|their|my)\s+own)\b", re.IGNORECASE)
 _REPLY_META = re.compile(
     r"\bI\s+(?:also\s+|first\s+)?(?:need\s+to|should|must|have\s+to|want\s+to|will|'ll|'m\s+going\s+to)\s+"
     r"(?:\w+\s+){0,2}?(?:figure\s+out\s+(?:why|what|if|whether)|understand|break\s+(?:it|this|down)|"
