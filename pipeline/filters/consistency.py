@@ -213,9 +213,9 @@ _MESSAGE_LINE = re.compile(r"^\s*[\"'“]?\s*(?:(?:dear|hi|hello|hey|attention)\
 # (illegal, harm, risk, consent, privacy, refuse, instead, resources, …) or of defensive help (protect, antivirus,
 # official, one's own …). A strong teacher weighing a harmful request names the same methods, but with a stance
 # ("hacking, which is illegal") or as a guess at the user's intent ("the user might want to …"), and plans its reply
-# in words about the reply ("I need to make sure the response …"), which are left out (_REPLY_META). A reasoning that plans the harm is a string of such proposals ("maybe through malware
-# or phishing, I could extract the files", "Alternatively, maybe exploit vulnerabilities in Skype's software",
-# "Another angle: social engineering").
+# in words about the reply ("I need to make sure the response …"), which are left out (_REPLY_META). A reasoning
+# that plans the harm is a string of such proposals ("maybe through malware or phishing, I could extract the files",
+# "Alternatively, maybe exploit vulnerabilities in Skype's software", "Another angle: social engineering").
 _PROPOSAL = re.compile(
     r"\b(?:maybe|perhaps|alternatively|another\s+(?:angle|approach|option|method|way|idea|tactic|strategy|step)|"
     r"one\s+(?:way|option|approach|method|tactic)|(?:I|we|they|you|one|it|he|she|the\s+(?:AI|assistant|user|attacker|"
