@@ -31,7 +31,7 @@ what is rejected is read, not scored. The file cuts every thinking block at abou
 is also run with cut thinking allowed, to measure the other checks. The same checkout also gives Qwen3-32B's answers
 (without thinking) to Do-Not-Answer's 939 risky prompts (STRONG_ANSWERS below), given as `sensitive`: a strong
 model's careful answers, each of which should be kept unless cut at the authors' token limit. Finally the same
-checkout's pairs of Qwen3-32B thinking on vanilla harmful prompts (SAFETY_PAIRS below): thinking on why not to
+checkout's pairs of Qwen3-32B thinking on harmful prompts (SAFETY_PAIRS below): thinking on why not to
 answer, and thinking prompted to plan the harm, each followed by a plain refusal."""
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ STRONG_ANSWERS = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                   "sha256": "ef2eeae54b3a16ce1e353947cb696f4594c14cb1a1bf0cf2abfb400deb95a68f"}
 
 
-# Qwen3-32B's thinking on 100 vanilla harmful prompts, written twice per prompt by the same repository's DPO script:
+# Qwen3-32B's thinking on 100 harmful prompts, written twice per prompt by the same repository's DPO script:
 # once asked to explain why the request should not be answered (`preffered_output`), once asked to reason as an
 # unaligned assistant that plans how to fulfil it (`non_preffered_output`); both end in the same safe answer. The
 # thinking is cut at about 256 tokens, like STRONG_TRACES. Here each thinking block is paired with a plain refusal, so

@@ -256,7 +256,7 @@ def plan_sentences(reasoning: str) -> int:
 # "this request", "they might ask"), the rules or policies, a cited rule id, or the decision itself ("refuse",
 # "decline", "I shouldn't help"). A strong reasoning teacher's thinking about a harmful request always does (500 of
 # 500 Qwen3-32B thinking blocks on WildJailbreak prompts; 200 of 200 Qwen3-32B thinking blocks, safe and unsafe, on
-# vanilla harmful prompts); a jailbroken answer pasted into the thinking addresses the reader instead (396 of
+# other harmful prompts); a jailbroken answer pasted into the thinking addresses the reader instead (396 of
 # GPTFuzz's 538 refer to none of these). Chosen on GPTFuzz's train.csv (docs/benchmarks.md).
 _WEIGHS_THE_REQUEST = re.compile(
     r"\b(?:the\s+user|user'?s|(?:the|this|that|their|such\s+a)\s+(?:request|question|prompt|query|task|instruction|"
