@@ -135,9 +135,9 @@ def partial_completion(answer: str, response_type: str | None, settings: dict,
     the word rule alone decides."""
     if response_type == "safe_complete":
         return True
-    if second_voice_answers(answer):
-        return True
     voices = voice_paragraphs(answer)
+    if voices and second_voice_answers(answer):   # most answers have no second voice: one paragraph scan
+        return True
     # in a second voice, quoted speech is the persona's answer
     counted = with_quotes_read(answer) if voices else answer
     if analyse(counted).help_words <= settings["max_words_after_refusal"]:
