@@ -835,6 +835,9 @@ def test_reasoning_that_plans_the_harm_in_a_deliberating_voice_is_rejected():
     assert plan_sentences(wifi) == 3
     o = run(rec("harmful", "<think>\n" + wifi + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
     assert (o.stage, o.reason) == ("inconsistent", "reasoning_plans_the_harm")
+    # the same words as nouns name no means
+    assert plan_sentences("Maybe the caller is running a scam on him. Perhaps the man has an infection in his foot. "
+                          "Maybe the neighbour lives with a disability at home.") == 0
 
 
 def test_a_second_voice_is_a_later_paragraph_with_a_speaker_tag():

@@ -225,10 +225,14 @@ _HARM_ACTION = re.compile(
     r"\b" + _ACTION_VERB + r"|\b(?:exploit\w*|hack\w*|phish\w*|manipulat\w*|deceiv\w*|trick\w*|impersonat\w*|"
     r"fabricat\w*|target\w*|lure|groom\w*|blackmail\w*|threaten\w*|spread\w*|steal\w*|bypass\w*|access\w*|malware|"
     r"keylogger|scrap\w*|"
-    # the common verbs of intrusion, fraud and violence (2026-11-30: +1 planning block, 0 false alarms anywhere)
-    r"crack\w*|brute[\s-]?forc\w*|spoof\w*|sniff\w*|intercept\w*|forg(?:e|es|ed|ing|ery)|counterfeit\w*|launder\w*|"
-    r"smuggl\w*|poison\w*|stalk\w*|tamper\w*|sabotag\w*|dox\w*|extort\w*|coerc\w*|brib\w*|evad\w*|disabl\w*|"
-    r"infect\w*|overdos\w*|traffick\w*|scam\w*)\b", re.IGNORECASE)
+    # the common verbs of intrusion, fraud and violence, as verbs ("infect", not "infection"; "scam them", not "a
+    # scam"; 2026-11-30: +1 planning block, no false alarm added on any set)
+    r"crack(?:s|ed|ing)?|brute[\s-]?forc\w*|spoof(?:s|ed|ing)?|sniff(?:s|ed|ing)?|intercept(?:s|ed|ing)?|"
+    r"forg(?:e|es|ed|ing|ery)|counterfeit\w*|launder(?:s|ed|ing)?|smuggl(?:e|es|ed|ing)|poison(?:s|ed)?|"
+    r"stalk(?:s|ed|ing)?|tamper(?:s|ed|ing)?|sabotag(?:e|es|ed|ing)|dox(?:x)?(?:es|ed|ing)?|extort(?:s|ed|ing)?|"
+    r"coerc(?:e|es|ed|ing)|brib(?:e|es|ed|ing)|evad(?:e|es|ed|ing)|disabl(?:e|es|ed|ing)|infect(?:s|ed|ing)?|"
+    r"overdos(?:e|es|ed|ing)|traffick(?:s|ed|ing)|scam(?:s|med|ming)?\s+(?:them|him|her|people|someone|users?))\b",
+    re.IGNORECASE)
 _STANCE = re.compile(
     r"\b(?:illegal\w*|unethical|ethic\w*|harm\w*|wrong|risk\w*|danger\w*|problem\w*|violat\w*|inappropriate|"
     r"shouldn't|should\s+not|can't|cannot|against|consequence\w*|irresponsible|legal\w*|law\w*|no-no|"
