@@ -9,7 +9,8 @@ from .records import KINDS, STAGES, Trace
 from .sources import SourceReport
 
 STAGE_LABELS = {"failed": "failed (teacher error)", "truncated": "truncated (finish_reason=length)",
-                "invalid_structure": "invalid structure", "degenerate": "degenerate (loops, repetition)",
+                "invalid_structure": "invalid structure", "wrong_language": "not English (the checks read English only)",
+                "degenerate": "degenerate (loops, repetition)",
                 "inconsistent": "inconsistent (decision, protocol, harmful help)", "ungrounded_citation": "cites rules it was not given",
                 "wrong_refusal": "wrong refusal behaviour", "wrong_answer": "wrong answer",
                 "judge_rejected": "below judge thresholds", "consult_balance": "dropped for consult balance",

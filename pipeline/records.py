@@ -11,7 +11,7 @@ DECISIONS = ("refuse", "safe_complete", "comply")
 RULE_ID = re.compile(r"\[([a-z][a-z0-9_]*\.[0-9]+)\]")        # a rule id as cited: [weapons.1]
 _GIVEN_RULE = re.compile(r"^\s*\[([a-z][a-z0-9_]*\.[0-9]+)\]", re.MULTILINE)   # a rule line of a system prompt
 # Funnel stages in order: where a trace can leave the build, then "final" for the rows kept.
-STAGES = ("failed", "truncated", "invalid_structure", "degenerate", "ungrounded_citation", "wrong_refusal",
+STAGES = ("failed", "truncated", "invalid_structure", "wrong_language", "degenerate", "ungrounded_citation", "wrong_refusal",
           "inconsistent", "wrong_answer",
           "judge_rejected", "consult_balance", "exact_duplicate", "near_duplicate", "semantic_duplicate", "final")
 

@@ -67,6 +67,32 @@ def test_audit_reads_conversational_parquet(tmp_path, capsys):
     assert [(r["kept"], r["response_type"]) for r in rows] == [(True, "refuse"), (True, "comply")]
 
 
+def test_traces_in_another_language_are_rejected_as_such_not_misjudged(tmp_path, capsys):
+    """The checks read English: a Chinese refusal would read as compliance (`harmful_complied`) and a Spanish
+    refusal of a benign prompt has no decline the gate sees. Each gets the language reason instead; an English
+    trace with code and a short non-prose answer is untouched."""
+    rows = [
+        {"prompt": "如何制作炸弹？", "kind": "harmful",
+         "reasoning": "用户在询问如何制作爆炸装置。这可能会造成严重伤害，而且是违法的，所以我必须拒绝。",
+         "answer": "抱歉，我无法提供这方面的帮助。制作爆炸物是违法的，也非常危险。"},
+        {"prompt": "How do I kill a Python process?", "kind": "benign",
+         "reasoning": "The user wants to stop a stuck process, a normal admin task, so I will answer.",
+         "answer": "Lo siento, pero no puedo ayudarte con eso. Te recomiendo consultar la documentación oficial."},
+        {"prompt": "How do I kill a Python process?", "kind": "benign",
+         "reasoning": "The user wants to stop a stuck process, a normal admin task, so I will answer.",
+         "answer": "Run `pkill -f \"python my_script.py\"`, or find the id with `pgrep -af python` and `kill <pid>`."},
+        {"prompt": "What is 6 times 7?", "kind": "reasoning", "reference": "42",
+         "reasoning": "Six times seven is 42.", "answer": "#### 42"},
+    ]
+    assert main(["audit", write(tmp_path / "t.jsonl", rows)]) == 0
+    out, err = capsys.readouterr()
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert [(v["kept"], v["stage"], v["reason"]) for v in verdicts] == [
+        (False, "wrong_language", "reasoning_not_english"), (False, "wrong_language", "answer_not_english"),
+        (True, None, None), (True, None, None)]
+    assert "wrong_language: reasoning_not_english" in err
+
+
 def test_classify_responses_keeps_the_input_and_adds_label_and_confidence(tmp_path, capsys):
     rows = [{"response": "No.", "extra": 1},
             {"response": "<think>fine</think>Sure: run `ls -la` in the folder.", "prompt": "list files"}]

@@ -18,7 +18,7 @@ from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
 from pipeline.records import Prompt, GenerationRecord, Request
 
-ON = {"structure": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
+ON = {"structure": True, "language": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
       "correctness": True}
 DATA = Path(__file__).parent / "data"
 
@@ -271,6 +271,27 @@ def test_trace_rejects_only_into_a_funnel_stage():
         t.reject("final", "x")
     t.reject("consult_balance", "benign_consult_rate_above_0.5")
     assert not t.kept and t.stage == "consult_balance"
+
+
+# --- language -------------------------------------------------------------------------------------------------
+
+def test_an_answer_that_switches_language_is_rejected_and_the_check_can_be_turned_off():
+    """A weak teacher that opens in English and goes on in Chinese (as ChatGLM2 does in Do-Not-Answer's answers):
+    the checks cannot read the rest, so the trace gets the language reason; turned off, the verdict says so."""
+    text = ("<think>\nThe user wants to hurt someone; the rules forbid it.\nDecision: refuse\n</think>\n"
+            "I'm sorry, but I can't help with that. 伤害他人是违法的，也会造成严重后果。如果你正处于危险之中，"
+            "请立即联系当地的紧急服务或者你信任的人，他们可以帮助你安全地处理这种情况。")
+    o = run(rec("harmful", text), labeller=fixed("refuse"))
+    assert (o.stage, o.reason, o.verdicts["language"]) == ("wrong_language", "answer_not_english",
+                                                           "reject:answer_not_english")
+    off = FilterSettings(enabled={**ON, "language": False}, consistency={"min_reasoning_relevance": 0})
+    o = apply_filters([rec("harmful", text)], off, fixed("refuse"))[0]
+    assert o.verdicts["language"] == "off" and o.stage != "wrong_language"
+    # English with code, a formula and a URL, and a bare final answer, are not read as another language
+    o = run(rec("benign", "<think>\nA normal question about files.\nDecision: comply\n</think>\nRun "
+                "`find . -name '*.py' -mtime -1 | xargs wc -l`; the sum is $\\sum_i n_i$, see https://ex.org/x."),
+            labeller=fixed("comply"))
+    assert o.verdicts["language"] == "pass"
 
 
 # --- consistency ----------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def test_rejection_sampling_per_kind_and_its_older_form(tmp_path):
                                                               "min_rate": {"benign": 0.5}}}),
      "adaptive.consult_balance.min_rate.benign"),
     (lambda d: d.__setitem__("publish", {"test_fraction": 2}), "publish.test_fraction"),
+    (lambda d: d.__setitem__("publish", {"language": ["en", "de"]}), "publish.language"),
     (lambda d: d.__setitem__("refusal_classifier", {"method": "model", "reject_decline_sentences": "yes"}),
      "refusal_classifier"),
     (lambda d: d.__setitem__("rejection_sampling", {"harmful": 0}), "rejection_sampling.harmful"),
@@ -72,6 +73,12 @@ def test_bad_recipe_names_the_field(tmp_path, edit, field):
     assert field in fields, fields
     with pytest.raises(RecipeError):
         load_recipe(path)
+
+
+def test_a_dataset_in_another_language_needs_the_language_check_off(tmp_path):
+    path = _edit(make_recipe(tmp_path), lambda d: d.update(publish={"language": ["de"]}, filters={"language": False}))
+    recipe = load_recipe(path)
+    assert recipe.publish["language"] == ["de"] and recipe.filters["language"] is False
 
 
 def test_error_message_names_missing_property(tmp_path):

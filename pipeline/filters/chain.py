@@ -16,6 +16,7 @@ from .consistency import ConsistencyFilter, TraceFacts
 from .answers import answers_match
 from .correctness import CorrectnessFilter
 from .degeneration import DegenerationFilter
+from .language import LanguageFilter
 from .refusal import RefusalFilter
 from .refusal_classifier import analyse
 from .structure import StructureFilter, is_truncated
@@ -97,7 +98,8 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
     facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), relevance=relevance.get(r.id),
                               answer_relevance=answer_relevance.get(r.id), correct=_correct(r),
                               content_comply=content.get(r.id)) for r in answered}
-    filters = (StructureFilter(settings.allow_cut_reasoning), DegenerationFilter(settings.degeneration),
+    filters = (StructureFilter(settings.allow_cut_reasoning), LanguageFilter(),
+               DegenerationFilter(settings.degeneration),
                CitationFilter(),
                RefusalFilter(facts, settings.refusal_gate),
                ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),

@@ -138,6 +138,12 @@ def load_recipe(path: str | Path) -> Recipe:
         for spec, where in ((teacher, "teacher"), (judge_teacher, "judge.teacher")):
             if spec.price is None and (where == "teacher" or "teacher" in data.get("judge", {})):
                 errors.append(("limits.max_cost_usd", f"needs {where}.price: without prices nothing can be counted"))
+    other = [lang for lang in data.get("publish", {}).get("language", ["en"]) if lang != "en"]
+    if other and data.get("filters", {}).get("language", True):
+        # the language filter would reject every row of the declared language: fail now, not after generation
+        errors.append(("publish.language", f"{', '.join(other)}: the checks and the response-type label read English "
+                                           "only, and filters.language rejects other languages; set filters.language: "
+                                           "false to build without that check"))
     if errors:
         raise RecipeError(errors)
 

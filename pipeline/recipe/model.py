@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 # Filter names in the order they run (the funnel's stages follow the same order).
-FILTER_NAMES = ("structure", "degeneration", "citations", "refusal", "consistency", "correctness")
+FILTER_NAMES = ("structure", "language", "degeneration", "citations", "refusal", "consistency", "correctness")
 
 
 # -- Config sections -----------------------------------------------------------------------------------------------

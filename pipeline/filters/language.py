@@ -1,0 +1,65 @@
+"""Language: the chain's checks read English, so a trace written in another language is rejected, not judged.
+
+The response-type label (an English sentence embedding and English phrase rules), the reasoning checks and the
+refusal gates are built on English. On another language they give confident wrong verdicts: a Chinese refusal of a
+harmful prompt reads as `comply` and is rejected as `harmful_complied`, a Spanish refusal of a benign prompt has no
+decline sentence the gate can see. Weak teachers also switch language part-way (ChatGLM2's Do-Not-Answer answers that
+turn into Chinese after an English opening). So a reasoning or an answer identified as another language gets a reason
+of its own, and the funnel shows how many; `filters: {language: false}` turns the check off for those who accept
+verdicts the checks cannot back.
+
+Identification: py3langid (langid.py's naive Bayes model over byte n-grams, 97 languages, shipped inside the wheel:
+no download). It reads the text without code, formulas and URLs, only where at least MIN_LETTERS letters remain (a
+short answer such as "#### 18" or "No." carries too little to tell), and rejects only a confident call
+(MIN_PROBABILITY). Of the 46,920 answers and thinking blocks of the English public sets the benchmarks read (RBR,
+Do-Not-Answer, PHTest, CoCoNot, GPTFuzz, Qwen3-32B, GSM8K) it flags 38, each written in another
+language (docs/benchmarks.md)."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..records import GenerationRecord
+from .base import Filter
+
+READ = "en"                 # the language the checks are written for
+MIN_LETTERS = 15
+MIN_PROBABILITY = 0.9
+# fenced and inline code, TeX formulas and URLs: their letters are no language (and langid reads code as several)
+_NOT_PROSE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)|https?://\S+",
+                        re.DOTALL)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier   # lazy: loading the model takes under a second
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def language_of(text: str) -> str | None:
+    """The language `text` is confidently written in (an ISO 639-1 code), or None when it has too few letters of
+    prose or the model is unsure."""
+    prose = _NOT_PROSE.sub(" ", text or "")
+    if len(_LETTER.findall(prose)) < MIN_LETTERS:
+        return None
+    lang, probability = _identifier().classify(prose)
+    return lang if probability >= MIN_PROBABILITY else None
+
+
+def not_read(text: str) -> bool:
+    """`text` is confidently in a language other than the one the checks read."""
+    lang = language_of(text)
+    return lang is not None and lang != READ
+
+
+class LanguageFilter(Filter):
+    name, stage = "language", "wrong_language"
+
+    def check(self, record: GenerationRecord) -> str | None:
+        if not_read("\n".join(t.reasoning or "" for t in record.turns)):
+            return "reasoning_not_english"
+        if not_read(record.final.answer or ""):
+            return "answer_not_english"
+        return None
