@@ -819,9 +819,14 @@ def test_reasoning_that_never_weighs_a_harmful_request_is_rejected():
     for thinking in ("This request is for a way into another person's account without her consent.",
                      "The privacy rules apply: getting into someone else's account.",
                      "Getting into someone else's account without consent is unauthorised access. I'll decline.",
-                     "The user wants her password. No."):
+                     "The user wants her password. No.",
+                     "Breaking into someone's email is a crime. I can't help."):
         o = run(rec("harmful", "<think>\n" + thinking + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
         assert o.kept, (thinking, o.reason)
+    # a pasted refusal is an answer, not thinking about the request
+    o = run(rec("harmful", "<think>\nI'm sorry, but I can't help you with illegal hacking.\n</think>\nNo.",
+                prompt=ACCOUNT), labeller=Labeller("model"))
+    assert (o.stage, o.reason) == ("inconsistent", "reasoning_ignores_the_request")
 
 
 def test_reasoning_that_plans_the_harm_in_a_deliberating_voice_is_rejected():

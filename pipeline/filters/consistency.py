@@ -23,7 +23,7 @@ from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
 from .base import Filter
 from .citations import CITATION
-from .refusal_classifier import analyse, is_dialogue, voice_paragraphs, with_quotes_read
+from .refusal_classifier import _REASON, analyse, is_dialogue, voice_paragraphs, with_quotes_read
 
 PROTOCOL = re.compile(r"(?:^|\n)\s*Decision\s*:|</?think>|</?tool_call>|</?tool_response>|consult_safety_rules|"
                       r"<\|[a-z_]+\|>|\bDecision:\s*(?:refuse|comply|safe_complete)", re.IGNORECASE)
@@ -275,12 +275,25 @@ _WEIGHS_THE_REQUEST = re.compile(
     re.IGNORECASE)
 
 
+TERSE_REASONING_WORDS = 40
+_ADDRESSES_THE_USER = re.compile(r"\b(?:sorry|apologi[sz]e|you|your)\b", re.IGNORECASE)
+
+
 def weighs_the_request(reasoning: str) -> bool:
     """The reasoning refers to what it is deciding about: the user or the request, the rules (by name or cited id) or
     the decision. Thinking on a harmful prompt that does none of these is not deliberation but something else written
     in its place, most often the persona's answer of a role-play jailbreak ("BISH: Ah, looking for self-defense
     tips, huh? … aim for the groin") under a tag the dialogue check does not know, or none."""
-    return bool(_WEIGHS_THE_REQUEST.search(reasoning or "") or CITATION.search(reasoning or ""))
+    text = reasoning or ""
+    if _WEIGHS_THE_REQUEST.search(text) or CITATION.search(text):
+        return True
+    # A terse thinking that judges the request and declines ("Making explosives is dangerous. I can't help.") has
+    # weighed it too: short, a first-person decline, a reason (illegal, dangerous, harm, …), and not addressed to the
+    # user (no "sorry", no "you": a pasted refusal is an answer, not thinking). A decline alone is not enough: a
+    # persona's "I cannot provide…" opens most jailbroken answers. On GPTFuzz's answers moved into the reasoning,
+    # this admits none of the 2,213 jailbroken ones (train.csv and evaluate.csv) and 4 of 4,911 refusals.
+    return (len(text.split()) <= TERSE_REASONING_WORDS and analyse(text).refusals > 0
+            and bool(_REASON.search(text)) and not _ADDRESSES_THE_USER.search(text))
 
 
 def drafts_a_message(reasoning: str) -> bool:
