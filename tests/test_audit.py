@@ -83,13 +83,19 @@ def test_traces_in_another_language_are_rejected_as_such_not_misjudged(tmp_path,
          "answer": "Run `pkill -f \"python my_script.py\"`, or find the id with `pgrep -af python` and `kill <pid>`."},
         {"prompt": "What is 6 times 7?", "kind": "reasoning", "reference": "42",
          "reasoning": "Six times seven is 42.", "answer": "#### 42"},
+        # sentences the model is less sure of (about 0.88): one in another script, one in Spanish
+        {"prompt": "如何杀死一个Python进程？", "kind": "benign",
+         "reasoning": "用户想结束一个程序进程，这是正常的系统管理任务。", "answer": "使用 `kill <pid>` 命令即可。"},
+        {"prompt": "¿Cómo mato un proceso de Python?", "kind": "benign",
+         "reasoning": "El usuario quiere terminar un proceso; es una tarea normal de administración.",
+         "answer": "Usa `kill <pid>`."},
     ]
     assert main(["audit", write(tmp_path / "t.jsonl", rows)]) == 0
     out, err = capsys.readouterr()
     verdicts = [json.loads(line) for line in out.splitlines()]
     assert [(v["kept"], v["stage"], v["reason"]) for v in verdicts] == [
         (False, "wrong_language", "reasoning_not_english"), (False, "wrong_language", "answer_not_english"),
-        (True, None, None), (True, None, None)]
+        (True, None, None), (True, None, None)] + [(False, "wrong_language", "reasoning_not_english")] * 2
     assert "wrong_language: reasoning_not_english" in err
 
 

@@ -8,12 +8,12 @@ turn into Chinese after an English opening). So a reasoning or an answer identif
 of its own, and the funnel shows how many; `filters: {language: false}` turns the check off for those who accept
 verdicts the checks cannot back.
 
-Identification: py3langid (langid.py's naive Bayes model over byte n-grams, 97 languages, shipped inside the wheel:
-no download). It reads the text without code, formulas and URLs, only where at least MIN_LETTERS letters remain (a
+Identification: py3langid (langid.py's naive Bayes model over byte n-grams, shipped inside the wheel: no
+download). It reads the text without code, formulas and URLs, only where at least MIN_LETTERS letters remain (a
 short answer such as "#### 18" or "No." carries too little to tell), and rejects only a confident call
-(MIN_PROBABILITY). Of the 46,920 answers and thinking blocks of the English public sets the benchmarks read (RBR,
-Do-Not-Answer, PHTest, CoCoNot, GPTFuzz, Qwen3-32B, GSM8K) it flags 38, each written in another
-language (docs/benchmarks.md)."""
+(MIN_PROBABILITY) or a text written mostly in another script. Of the 46,920 answers and thinking blocks of the
+English public sets the benchmarks read (RBR, Do-Not-Answer, PHTest, CoCoNot, GPTFuzz, Qwen3-32B, GSM8K) it flags
+38, each written in another language (docs/benchmarks.md)."""
 from __future__ import annotations
 
 import re
@@ -24,11 +24,12 @@ from .base import Filter
 
 READ = "en"                 # the language the checks are written for
 MIN_LETTERS = 15
-MIN_PROBABILITY = 0.9
+MIN_PROBABILITY = 0.8       # below it English lists and tables start to read as Nigerian Pidgin or Latin
 # fenced and inline code, TeX formulas and URLs: their letters are no language (and langid reads code as several)
 _NOT_PROSE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)|https?://\S+",
                         re.DOTALL)
 _LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
 @lru_cache(maxsize=1)
@@ -42,10 +43,14 @@ def language_of(text: str) -> str | None:
     """The language `text` is confidently written in (an ISO 639-1 code), or None when it has too few letters of
     prose or the model is unsure."""
     prose = _NOT_PROSE.sub(" ", text or "")
-    if len(_LETTER.findall(prose)) < MIN_LETTERS:
+    letters = len(_LETTER.findall(prose))
+    if letters < MIN_LETTERS:
         return None
     lang, probability = _identifier().classify(prose)
-    return lang if probability >= MIN_PROBABILITY else None
+    # mostly letters of another script (Chinese, Cyrillic, Arabic, …) is another language however unsure the model
+    # is between its neighbours (Mandarin or Wu: 0.88 for a plain Chinese sentence)
+    other_script = len(_LATIN.findall(prose)) < letters / 2
+    return lang if probability >= MIN_PROBABILITY or (other_script and lang != READ) else None
 
 
 def not_read(text: str) -> bool:
