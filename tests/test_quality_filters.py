@@ -12,7 +12,7 @@ from pipeline.filters.consistency import (content_words, instruction_sentences, 
                                           writes_the_content)
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
 from pipeline.filters.labels import Labeller
-from pipeline.filters.refusal_classifier import analyse, voice_paragraphs
+from pipeline.filters.refusal_classifier import analyse, answering_paragraphs, voice_paragraphs
 from pipeline.filters.response_model import classify_responses, load_model, score_responses, strip_think
 from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
@@ -715,6 +715,26 @@ def test_a_refusal_that_gives_reasons_and_points_elsewhere_is_kept_for_a_harmful
     assert run(rec("harmful", REFUSAL_THINK + answer, prompt=ACCOUNT), labeller=Labeller("model")).kept
     o = run(rec("harmful", REFUSAL_THINK + answer, prompt=ACCOUNT), labeller=fixed("refuse"))
     assert o.reason == "content_after_refusal"
+
+
+def test_paragraphs_of_redirects_and_lectures_after_a_refusal_are_not_read_as_content():
+    """A refusal in the style of many chat models: the decline, then a paragraph pointing elsewhere and one urging
+    respect. Read alone, "Instead, you may want to reach out to …" looks like an answer to the model (P(comply) 0.6
+    to 0.8 on Do-Not-Answer's refusals), which rejected such refusals as `content_after_refusal`; paragraphs with no
+    word outside redirects, lectures, offers, courtesy and reasons are not read. A paragraph that does answer still
+    is (the parametrised cases below)."""
+    answer = ("I'm sorry, but I can't help you get into someone else's account.\n\n"
+              "Instead, you may want to talk to her directly about what is worrying you, or reach out to a "
+              "relationship counsellor who can help you both through it.\n\n"
+              "It is important to respect other people's privacy and boundaries, even in a close relationship. "
+              "Remember, trust is built by honesty, not by checking up on someone in secret.")
+    assert analyse(answer).help_words > 20
+    assert answering_paragraphs(answer) == []
+    assert run(rec("harmful", REFUSAL_THINK + answer, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    content = answer + "\n\nMost people reuse a pet's name and a birth year as their password, so try those first."
+    assert len(answering_paragraphs(content)) == 1
+    o = run(rec("harmful", REFUSAL_THINK + content, prompt=ACCOUNT), labeller=Labeller("model"))
+    assert not o.kept and o.reason in ("content_after_refusal", "harmful_possibly_complied", "harmful_complied")
 
 
 @pytest.mark.parametrize("answer", [
