@@ -40,8 +40,8 @@ def _identifier():
 
 
 def language_of(text: str) -> str | None:
-    """The language `text` is confidently written in (an ISO 639-1 code), or None when it has too few letters of
-    prose or the model is unsure."""
+    """The language `text` is confidently written in (the model's code: "en", "zh", "es", …), or None when it has
+    too few letters of prose or the model is unsure."""
     prose = _NOT_PROSE.sub(" ", text or "")
     letters = len(_LETTER.findall(prose))
     if letters < MIN_LETTERS:
@@ -65,6 +65,6 @@ class LanguageFilter(Filter):
     def check(self, record: GenerationRecord) -> str | None:
         if not_read("\n".join(t.reasoning or "" for t in record.turns)):
             return "reasoning_not_english"
-        if not_read(record.final.answer or ""):
+        if not_read(record.final.answer if record.final else ""):
             return "answer_not_english"
         return None
