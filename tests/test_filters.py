@@ -48,8 +48,9 @@ OK_ANSWER = "<think>\nSafe.\nDecision: comply\n</think>\nUse kill -9 with the pr
 
 def test_kept_records_pass_every_applicable_filter():
     o = outcome(rec("harmful", OK_REFUSAL))
-    assert o.kept and o.verdicts == {"structure": "pass", "language": "pass", "degeneration": "pass", "citations": "pass",
-                                     "refusal": "pass", "consistency": "pass", "correctness": "n/a"}
+    assert o.kept and o.verdicts == {"structure": "pass", "language": "pass", "degeneration": "pass",
+                                     "citations": "pass", "refusal": "pass", "consistency": "pass",
+                                     "correctness": "n/a"}
     assert outcome(rec("benign", OK_ANSWER)).kept
 
 

@@ -18,8 +18,8 @@ from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
 from pipeline.records import Prompt, GenerationRecord, Request
 
-ON = {"structure": True, "language": True, "degeneration": True, "citations": True, "refusal": True, "consistency": True,
-      "correctness": True}
+ON = {"structure": True, "language": True, "degeneration": True, "citations": True, "refusal": True,
+      "consistency": True, "correctness": True}
 DATA = Path(__file__).parent / "data"
 
 

@@ -138,8 +138,9 @@ def load_recipe(path: str | Path) -> Recipe:
         for spec, where in ((teacher, "teacher"), (judge_teacher, "judge.teacher")):
             if spec.price is None and (where == "teacher" or "teacher" in data.get("judge", {})):
                 errors.append(("limits.max_cost_usd", f"needs {where}.price: without prices nothing can be counted"))
-    other = [lang for lang in data.get("publish", {}).get("language", ["en"]) if lang != "en"]
-    if other and data.get("filters", {}).get("language", True):
+    filters = {name: True for name in FILTER_NAMES} | data.get("filters", {})
+    other = [lang for lang in data.get("publish", {}).get("language", DEFAULT_PUBLISH["language"]) if lang != "en"]
+    if other and filters["language"]:
         # the language filter would reject every row of the declared language: fail now, not after generation
         errors.append(("publish.language", f"{', '.join(other)}: the checks and the response-type label read English "
                                            "only, and filters.language rejects other languages; set filters.language: "
@@ -156,7 +157,7 @@ def load_recipe(path: str | Path) -> Recipe:
         teacher=teacher,
         guard=guard, **{k: v for k, v in data.get("adaptive", {}).items() if k == "max_tool_calls"},
         **data.get("limits", {}),   # max_prompt_chars, max_failed_fraction, max_cost_usd; defaults: Recipe
-        filters={name: True for name in FILTER_NAMES} | data.get("filters", {}),
+        filters=filters,
         dedupe={"exact": {**DEFAULT_EXACT, **data.get("dedupe", {}).get("exact", {})},
                 "near": near, "semantic": semantic},
         decontamination=decon,
