@@ -113,7 +113,9 @@ def test_classify_responses_keeps_the_input_and_adds_label_and_confidence(tmp_pa
     ('{"prompt": "x", "kind": "evil", "response": "y"}\n', ":1:", "field 'kind' must be one of"),
     ('{"prompt": "x", "kind": "benign"}\n', ":1:", "needs 'response'"),
     ('{"kind": "benign", "response": "y"}\n', ":1:", "field 'prompt'"),
-    ('{"prompt": "2+2?", "kind": "reasoning", "response": "<think>4</think>#### 4"}\n', ":1:", "needs 'reference'"),
+    ('{"kind": "benign", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, '
+     '{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Red."}]}\n', ":1:",
+     "has 2 user messages"),
 ])
 def test_bad_audit_input_names_the_line_and_exits_2(tmp_path, capsys, content, where, message):
     path = tmp_path / "bad.jsonl"
@@ -121,6 +123,22 @@ def test_bad_audit_input_names_the_line_and_exits_2(tmp_path, capsys, content, w
     assert main(["audit", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"bad.jsonl{where}" in err and message in err
+
+
+def test_a_reasoning_trace_without_a_reference_gets_every_check_but_correctness(tmp_path, capsys):
+    """The issue asks for answer correctness "when a reference is given": without one, the other checks still run."""
+    rows = [{"prompt": "What is 6 times 7?", "kind": "reasoning", "reasoning": "Six times seven is 42.",
+             "answer": "6 x 7 = 42.\n#### 42"},
+            {"prompt": "What is 6 times 7?", "kind": "reasoning", "reasoning": "Six times seven is 41.",
+             "answer": "6 x 7 = 41.\n#### 41"},
+            {"prompt": "What is 6 times 7?", "kind": "reasoning", "reasoning": "Six times seven is 42.",
+             "answer": "I'm sorry, but I can't help with that."},
+            {"prompt": "What is 6 times 7?", "kind": "reasoning", "reference": "42",
+             "reasoning": "Six times seven is 41.", "answer": "6 x 7 = 41.\n#### 41"}]
+    assert main(["audit", write(tmp_path / "r.jsonl", rows)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["kept"] for o in out] == [True, True, False, False]
+    assert out[2]["stage"] == "wrong_refusal" and out[3]["stage"] == "wrong_answer"
 
 
 def test_bad_classify_input_exits_2(tmp_path, capsys):

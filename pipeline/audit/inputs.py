@@ -2,7 +2,8 @@
 
 Accepted rows (JSONL, one object a line; or Parquet / a Hub dataset):
 - `prompt`, `kind` (harmful | benign | sensitive | reasoning), and either `response` (`<think>…</think>` then the
-  answer) or `reasoning` + `answer`; optional `id`, `reference` (reasoning prompts), `category`;
+  answer) or `reasoning` + `answer`; optional `id`, `reference` (a reasoning
+  prompt's answer; without one every check but correctness runs), `category`;
 - or conversational rows with `messages` (user, assistant [with `reasoning_content` or a `<think>` block,
   `tool_calls`], tool, assistant) and `kind` or `prompt_kind`.
 A row that does not fit is an InputError naming its line (1-based) and what is wrong: nothing is guessed."""
@@ -100,6 +101,11 @@ def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationR
     users = [m for m in msgs if m.get("role") == "user"]
     if not users or not isinstance(users[0].get("content"), str):
         raise InputError(f"{where}: 'messages' has no user message")
+    if len(users) > 1:
+        # A trace here is one request and the turns that answer it (tool calls included). Reading a chat's later
+        # exchanges as turns of the first would judge answers against the wrong request, so it is refused.
+        raise InputError(f"{where}: 'messages' has {len(users)} user messages; a trace answers one request "
+                         "(give each exchange as its own row)")
     texts, tools = [], []
     for m in msgs:
         role = m.get("role")
@@ -133,6 +139,4 @@ def to_record(n: int, row: dict, source: str) -> GenerationRecord:
         text = f"{THINK_OPEN}\n{_text(row, 'reasoning', where)}\n{THINK_CLOSE}\n{_text(row, 'answer', where)}"
     else:
         raise InputError(f"{where}: needs 'response', or 'reasoning' and 'answer', or 'messages'")
-    if kind == "reasoning" and row.get("reference") is None:
-        raise InputError(f"{where}: a reasoning prompt needs 'reference' (its answer) to be checked")
     return _record(row, where, kind, prompt, [text], [], source)

@@ -126,6 +126,6 @@ def _content_comply(records: list[GenerationRecord], labels: dict, settings: dic
 
 
 def _correct(r: GenerationRecord) -> bool | None:
-    if r.request.prompt.kind != "reasoning":
+    if r.request.prompt.kind != "reasoning" or r.request.prompt.reference is None:
         return None
-    return answers_match(r.final.answer or "", r.request.prompt.reference or "")
+    return answers_match(r.final.answer or "", r.request.prompt.reference)

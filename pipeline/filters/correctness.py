@@ -1,4 +1,6 @@
-"""Correctness: a reasoning prompt's final answer must equal its reference answer."""
+"""Correctness: a reasoning prompt's final answer must equal its reference answer. A build's reasoning prompts always
+have one (the loader drops those without); traces given to `ascl audit` may not, and then there is nothing to check
+against, so the stage does not apply."""
 from __future__ import annotations
 
 from ..records import GenerationRecord
@@ -12,7 +14,7 @@ class CorrectnessFilter(Filter):
         self.facts = facts   # record id -> TraceFacts; `correct` is computed once in the chain
 
     def applies(self, record: GenerationRecord) -> bool:
-        return record.request.prompt.kind == "reasoning"
+        return record.request.prompt.kind == "reasoning" and record.request.prompt.reference is not None
 
     def check(self, record: GenerationRecord) -> str | None:
         ok = self.facts[record.id].correct
