@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+from .records import KINDS
+
 EXIT_BAD_INPUT = 2
 EXIT_NOTHING_KEPT = 3   # the build ran and its filters rejected every trace: nothing published, rejects kept
 
@@ -145,19 +147,22 @@ def cmd_push(args) -> int:
     return 0
 
 
-def _run_on_file(args, fn):
-    """Run `fn(file, recipe or None)` for classify-responses and audit; bad recipes and bad input exit 2."""
+def _run_on_file(args, fn, fields: tuple[str, ...], **kwargs):
+    """Run `fn(file, recipe or None, columns=…, **kwargs)` for classify-responses and audit (`fields`: what
+    `--column` may map); bad recipes, bad options and bad input exit 2."""
     from .audit import InputError
+    from .audit.inputs import parse_columns
     from .recipe import RecipeError, load_recipe
 
     from .filters.labels import missing_dependency
 
     try:
+        columns = parse_columns(args.column, fields)
         recipe = load_recipe(args.recipe) if args.recipe else None
         if why := missing_dependency(recipe.refusal_classifier["method"] if recipe else "model"):
             print(f"cannot label responses: {why}", file=sys.stderr)
             return None
-        return fn(args.file, recipe)
+        return fn(args.file, recipe, columns=columns, **kwargs)
     except RecipeError as e:
         _print_errors(args.recipe, e.errors)
     except InputError as e:
@@ -169,8 +174,9 @@ def cmd_classify(args) -> int:
     import json
 
     from .audit import classify_file
+    from .audit.inputs import CLASSIFY_FIELDS
 
-    rows = _run_on_file(args, classify_file)
+    rows = _run_on_file(args, classify_file, CLASSIFY_FIELDS)
     if rows is None:
         return EXIT_BAD_INPUT
     for row in rows:
@@ -182,8 +188,9 @@ def cmd_audit(args) -> int:
     import json
 
     from .audit import audit_file
+    from .audit.inputs import AUDIT_FIELDS
 
-    result = _run_on_file(args, audit_file)
+    result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind)
     if result is None:
         return EXIT_BAD_INPUT
     rows, counts = result
@@ -240,11 +247,18 @@ def main(argv: list[str] | None = None) -> int:
                        help="label responses comply / refuse / safe_complete (JSONL in: response [, prompt])")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's refusal_classifier (and its judge teacher for llm/cascade)")
+    p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
+                   help="read FIELD (response, prompt) from the file's COLUMN, e.g. response=completion (repeatable)")
     p.set_defaults(func=cmd_classify)
     p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, Parquet or a Hub "
                                      "dataset); one verdict a line, the funnel on stderr")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's filter settings, classifier and judge")
+    p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
+                   help="read FIELD (prompt, kind, response, reasoning, answer, messages, id, reference, category) "
+                        "from the file's COLUMN, e.g. prompt=question (repeatable)")
+    p.add_argument("--kind", choices=KINDS,
+                   help="the kind of every row that gives none")
     p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -6,7 +6,9 @@ Accepted rows (JSONL, one object a line; or Parquet / a Hub dataset):
   prompt's answer; without one every check but correctness runs), `category`;
 - or conversational rows with `messages` (user, assistant [with `reasoning_content` or a `<think>` block,
   `tool_calls`], tool, assistant) and `kind` or `prompt_kind`.
-A row that does not fit is an InputError naming its line (1-based) and what is wrong: nothing is guessed."""
+A row that does not fit is an InputError naming its line (1-based) and what is wrong: nothing is guessed. Other
+datasets' column names are mapped explicitly (`--column prompt=question`), and a kind can be given for rows that
+have none (`--kind sensitive`): public safety sets rarely say which kind their prompts are."""
 from __future__ import annotations
 
 import json
@@ -42,6 +44,43 @@ def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(row, dict):
                 raise InputError(f"{path}:{n}: not a JSON object")
             yield n, row
+
+
+AUDIT_FIELDS = ("prompt", "kind", "response", "reasoning", "answer", "messages", "id", "reference", "category")
+CLASSIFY_FIELDS = ("response", "prompt")
+
+
+def parse_columns(pairs: list[str] | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """`FIELD=COLUMN` pairs (FIELD: one of `allowed`) as {FIELD: COLUMN}; anything else is an InputError."""
+    columns: dict[str, str] = {}
+    for pair in pairs or []:
+        field, sep, column = pair.partition("=")
+        field, column = field.strip(), column.strip()
+        if not sep or not column:
+            raise InputError(f"--column {pair!r}: expected FIELD=COLUMN, e.g. prompt=question")
+        if field not in allowed:
+            raise InputError(f"--column {pair!r}: FIELD must be one of {', '.join(allowed)}")
+        if field in columns:
+            raise InputError(f"--column: {field!r} is mapped twice")
+        columns[field] = column
+    return columns
+
+
+def mapped_rows(path: str, columns: dict[str, str] | None = None,
+                kind: str | None = None) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """(line number, the row as read, the row as the checks read it): each FIELD taken from its mapped COLUMN (a
+    row without that column is an error naming both), and `kind` filled in where a row has none."""
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"--kind must be one of {', '.join(KINDS)} (got {kind!r})")
+    for n, row in read_rows(path):
+        view = {k: v for k, v in row.items() if k not in (columns or {})}
+        for field, column in (columns or {}).items():
+            if column not in row:
+                raise InputError(f"{path}:{n}: no column {column!r} (read as {field!r})")
+            view[field] = row[column]
+        if kind is not None and view.get("kind", view.get("prompt_kind")) is None:
+            view["kind"] = kind
+        yield n, row, view
 
 
 def _read_table(path: str) -> Iterator[tuple[int, dict[str, Any]]]:

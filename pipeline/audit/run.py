@@ -19,7 +19,7 @@ from ..filters.labels import Labeller
 from ..filters.response_model import strip_think
 from ..records import Prompt, GenerationRecord, Request, Turn
 from ..util.hashing import sha256_obj
-from .inputs import InputError, read_rows, to_record
+from .inputs import InputError, mapped_rows, to_record
 
 
 @contextmanager
@@ -75,24 +75,27 @@ def _answer_only(n: int, row: dict, source: str) -> GenerationRecord:
     return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=[turn])
 
 
-def classify_file(path: str, recipe=None) -> list[dict[str, Any]]:
-    """The input rows, in order, each with `response_type` and `confidence` (null for phrase and LLM labels)."""
-    rows = list(read_rows(path))
-    records = [_answer_only(n, row, path) for n, row in rows]
+def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The input rows as they were read, in order, each with `response_type` and `confidence` (null for phrase and
+    LLM labels). `columns` maps `response` / `prompt` to the file's own column names."""
+    rows = list(mapped_rows(path, columns))
+    records = [_answer_only(n, view, path) for n, _, view in rows]
     with _judge(recipe) as judge:
         labels = _labeller(recipe, judge)(records)
     out = []
-    for (_, row), rec in zip(rows, records):
+    for (_, row, _), rec in zip(rows, records):
         label, confidence, _ = labels.get(rec.id, (None, None, None))
         out.append({**row, "response_type": label, "confidence": confidence})
     return out
 
 
-def audit_file(path: str, recipe=None, allow_cut: bool = False) -> tuple[list[dict[str, Any]], Counter]:
+def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[str, str] | None = None,
+               kind: str | None = None) -> tuple[list[dict[str, Any]], Counter]:
     """One verdict per input row, in order, and the counts by stage and reason. `allow_cut` keeps traces that stop
     mid-sentence (as `format_guard.allow_cut_reasoning` does in a build): what the other checks make of a file
-    known to be cut."""
-    records = [to_record(n, row, path) for n, row in read_rows(path)]
+    known to be cut. `columns` maps the input fields to the file's own column names; `kind` is the kind of rows
+    that give none."""
+    records = [to_record(n, view, path) for n, _, view in mapped_rows(path, columns, kind)]
     settings = _settings(recipe)
     if allow_cut:
         settings = replace(settings, allow_cut_reasoning=True)
