@@ -1,7 +1,8 @@
 """The whole filter chain (`ascl audit`, default settings, no judge) on human-labelled public responses given the
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
-    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--strong-traces CHECKOUT]
+    .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--reuter CHECKOUT]
+        [--strong-traces CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
@@ -21,6 +22,11 @@ risky instructions): the refusals (action 0) given as `benign` (to be rejected) 
 answer the annotators marked harmful given as
 `harmful`; the direct answers the annotators marked harmless given as `sensitive` (a safe answer to a risky
 request: each should be kept by the refusal gate, so what is rejected is the other checks' false rejections).
+
+Reuter & Schulze's hand-labelled gpt-3.5-turbo answers (`--reuter`; never trained on): real users' Quora
+questions, some insincere, and questions about political figures. Refusals given as `benign` (to be
+rejected: over-refusal) and compliant answers given as `benign` (to be kept: many open with "As an AI language
+model, I don't have personal opinions, but…" and then answer).
 
 Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_TRACES below): 500 WildJailbreak
 adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
@@ -47,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import dedupe, git_file, load_dna, load_gptfuzz, load_rbr  # noqa: E402
+from train_response_classifier import dedupe, git_file, load_dna, load_gptfuzz, load_rbr, load_reuter  # noqa: E402
 
 # Pinned like the classifier's data (scripts/train_response_classifier.py). The repository states no licence; the
 # prompts and answers are WildJailbreak's (allenai, ODC-BY 1.0 per its dataset card), the reasoning Qwen3-32B's.
@@ -136,6 +142,7 @@ def main() -> None:
     ap.add_argument("--rbr", type=Path, required=True)
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     ap.add_argument("--dna", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
+    ap.add_argument("--reuter", type=Path, help="checkout of maxwellreuter/chatgpt-refusals (pinned commit)")
     ap.add_argument("--strong-traces", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (Qwen3-32B reasoning, STRONG_TRACES)")
     args = ap.parse_args()
@@ -165,6 +172,11 @@ def main() -> None:
             "harmful")
         run("Do-Not-Answer, attempts to answer with a disclaimer (actions 2-3)",
             [r for r in dedupe(dna["heldout_extra"]) if not r["harmful"]], "sensitive")
+    if args.reuter:
+        held = dedupe(load_reuter(args.reuter)["all"])
+        run("Reuter, gpt-3.5-turbo refusals", [r for r in held if r["label"] == "refuse"], "benign")
+        run("Reuter, gpt-3.5-turbo compliant answers", [r for r in held if r["label"] == "comply"],
+            "benign")
     if args.strong_traces:
         traces = load_strong_traces(args.strong_traces)
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")

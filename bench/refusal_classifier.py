@@ -4,7 +4,7 @@ the untouched split of the pinned public data; then the learned model's throughp
 
     .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
         [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--phtest CHECKOUT]
-        [--llm recipes/demo.yaml]
+        [--reuter CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
 
 def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
                   direction: Path | None = None, gptfuzz: Path | None = None,
-                  dna: Path | None = None, phtest: Path | None = None) -> dict[str, list[dict]]:
+                  dna: Path | None = None, phtest: Path | None = None,
+                  reuter: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
@@ -75,7 +76,7 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     sys.path.insert(0, str(ROOT))
     from scripts.train_response_classifier import (HELD_OUT_MODEL, PHTEST, dedupe, load_coconot, load_dna,
                                                    load_gptfuzz, load_jbb, load_phtest, load_rbr,
-                                                   load_refusal_direction)
+                                                   load_refusal_direction, load_reuter)
 
     out = {}
     if rbr:
@@ -98,6 +99,10 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     if phtest:
         # never trained on (docs/response_classifier.md, "PHTest"), so every answer of all eleven models counts
         out[f"PHTest, {len(PHTEST['files'])} chat models (LLM labels, XSTest's classes)"] = load_phtest(phtest)["all"]
+    if reuter:
+        # never trained on (docs/response_classifier.md, "Eleventh session"), so every answer counts
+        out["Reuter, gpt-3.5-turbo answers to Quora and political questions (human labels)"] = dedupe(
+            load_reuter(reuter)["all"])
     return out
 
 
@@ -167,6 +172,7 @@ def main() -> None:
     ap.add_argument("--dna", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (pinned commit; Do-Not-Answer)")
     ap.add_argument("--phtest", type=Path, help="checkout of umd-huang-lab/FalseRefusal (pinned commit; PHTest)")
+    ap.add_argument("--reuter", type=Path, help="checkout of maxwellreuter/chatgpt-refusals (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
@@ -174,7 +180,7 @@ def main() -> None:
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
             **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz,
-                           args.dna, args.phtest)}
+                           args.dna, args.phtest, args.reuter)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

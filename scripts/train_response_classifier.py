@@ -126,6 +126,21 @@ PHTEST = {"repo": "umd-huang-lab/FalseRefusal", "commit": "b40367125ba1255cdd301
                     "zephyr-7b-R2D2": "1b00bd4c0751db7d06d494b236dddf2493f8184ff3328316bd8bd576e66d044f",
                     "zephyr-7b": "665ff7317bb667fd395ff34a32eb19ceb3129cd08a4022081b37160dc1bb5979"},
           "heldout_models": ("claude-3-sonnet", "gpt-3.5", "zephyr-7b-R2D2")}
+# Reuter & Schulze, "I'm Afraid I Can't Do That: Predicting Prompt Refusal in Black-Box Generative Language Models"
+# (2023): gpt-3.5-turbo's answers to Quora Insincere Questions, questions about political figures and a New York
+# Post prompt set, each hand-labelled by the authors with the answer's tone. Mapping: `complied` -> comply,
+# `rejected` -> refuse; `redirected` (opinions declined, then the topic's sides laid out), `contradicted` (the
+# premise refuted), `disclaimed`, `counseling`, `dontknow` and `incoherent` mix answers and non-answers and are left
+# out. The shipped model is NOT trained on it (docs/response_classifier.md, "Eleventh session"): every answer is an
+# outside check. For the training experiment (--reuter-train) it is split by the sha256 of the prompt: odd ->
+# training pool, even -> held out, so the held-out Quora half is real users' questions never seen in training.
+REUTER = {"repo": "maxwellreuter/chatgpt-refusals", "commit": "37d405b88624b2512b4ad44efa4067a73713aeec",
+          "licence": "MIT",
+          "files": {"data/quora_insincere_hand_labeled.json":
+                    "675a38c7d88ffe2434d78671b335bd3ba49ce7e63a3f99e012bb066dcc5c62d7",
+                    "data/political_figures.json": "8ea7b7096bfed6f4cbc925d459a38f49aa79e1fd130f9a371019321bd8c37972",
+                    "data/nyp.json": "6458ef32cc9767464df9af7cb3892f1f1438e454f5292646eb4b7e75436db9bd"},
+          "labels": {"complied": "comply", "rejected": "refuse"}}
 PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
@@ -350,6 +365,26 @@ def load_phtest(repo_dir: Path, per_model: int = PHTEST_PER_MODEL, classes: tupl
     return out
 
 
+def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
+    """REUTER's hand-labelled gpt-3.5-turbo answers: `all`, and train / heldout by the parity of the prompt's
+    sha256, with the held-out rows of each file also under `heldout:<file stem>`."""
+    out: dict[str, list[dict]] = {"all": [], "train": [], "heldout": []}
+    for path, sha in REUTER["files"].items():
+        stem = Path(path).stem
+        for r in json.loads(git_file(repo_dir, REUTER["commit"], path, sha).decode("utf-8")):
+            label = REUTER["labels"].get(r["tone"])
+            if label is None or not (r.get("response") or "").strip():
+                continue
+            odd = int(hashlib.sha256(r["prompt"].encode()).hexdigest()[:8], 16) % 2
+            row = {"text": r["response"], "prompt": r["prompt"], "label": label, "source": "reuter",
+                   "model": "gpt-3.5-turbo", "file": stem}
+            out["all"].append(row)
+            out["train" if odd else "heldout"].append(row)
+            if not odd:
+                out.setdefault(f"heldout:{stem}", []).append(row)
+    return out
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -477,6 +512,11 @@ def main() -> None:
                     help="PHTest labels trained on (the held-out models are scored on all three)")
     ap.add_argument("--phtest-partial-if-rules-agree", action="store_true",
                     help="also train on PHTest's partial refusals that the phrase rules read as safe_complete")
+    ap.add_argument("--reuter", type=Path,
+                    help="checkout of maxwellreuter/chatgpt-refusals (hand-labelled gpt-3.5-turbo answers): report "
+                         "its even-hash half")
+    ap.add_argument("--reuter-train", action="store_true",
+                    help="also train on the odd-hash half of --reuter (the experiment of 2026-12-06; not shipped)")
     ap.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), help="L2 strengths to compare")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
@@ -490,8 +530,10 @@ def main() -> None:
     phtest = (load_phtest(args.phtest, args.phtest_per_model, tuple(args.phtest_classes),
                           args.phtest_partial_if_rules_agree) if args.phtest
               else {"train": [], "heldout": []})
+    reuter = load_reuter(args.reuter) if args.reuter else {"train": [], "heldout": []}
+    reuter_train = reuter["train"] if args.reuter_train else []
     train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
-                   + phtest["train"] + load_own("train"))
+                   + phtest["train"] + reuter_train + load_own("train"))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
@@ -504,6 +546,8 @@ def main() -> None:
     for model in PHTEST["heldout_models"] if args.phtest else ():
         heldout[f"PHTest {model}, held-out prompts (LLM labels)"] = [r for r in phtest["heldout"]
                                                                       if r["model"] == model]
+    for key in sorted(k for k in reuter if k.startswith("heldout:")):
+        heldout[f"Reuter {key.split(':', 1)[1]}, gpt-3.5-turbo, even-hash half (human)"] = reuter[key]
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
           dict(Counter(r["source"] for r in train)))
     print(f"embedding: first {HEAD_TOKENS} tokens, {HEAD_LAYERS} MiniLM layers; bag of words: {args.bow_dims}")
@@ -523,12 +567,12 @@ def main() -> None:
             per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
             mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
-            # the groups that were in the pool before PHTest joined: a source joins when it raises their score
-            # (Do-Not-Answer's rows of the actions added by --dna-comply-actions are left out of that score)
+            # the groups that were in the pool before PHTest and Reuter's answers joined: a source joins when it
+            # raises their score (Do-Not-Answer's rows of the actions added by --dna-comply-actions are left out)
             before = float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
-                                    for g in per_group if not g.startswith("phtest:")]))
+                                    for g in per_group if not g.startswith(("phtest:", "reuter"))]))
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
-                  f"(groups other than PHTest {before:.4f}) | "
+                  f"(groups other than PHTest and Reuter {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
             if best is None or mean3 > best[2]:
                 best = (dims, l2, mean3, probs)
