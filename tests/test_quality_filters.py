@@ -12,7 +12,7 @@ from pipeline.filters.consistency import (content_words, instruction_sentences, 
                                           writes_the_content)
 from pipeline.filters.degeneration import DEFAULT_DEGENERATION, degeneration_reason
 from pipeline.filters.labels import Labeller
-from pipeline.filters.refusal_classifier import analyse, answering_paragraphs, voice_paragraphs
+from pipeline.filters.refusal_classifier import analyse, answering_paragraphs, answering_words, voice_paragraphs
 from pipeline.filters.response_model import classify_responses, load_model, score_responses, strip_think
 from pipeline.generate.protocol import parse_turn
 from pipeline.generate.resample import resample
@@ -754,7 +754,8 @@ def test_a_refusal_that_lists_where_to_turn_is_kept_and_a_method_after_it_is_not
                        "choose, because you fall asleep first.")
     o = run(rec("harmful", think + method, prompt=prompt), labeller=Labeller("model"))
     assert not o.kept and o.reason in ("content_after_refusal", "harmful_possibly_complied", "harmful_complied")
-    # a number that is not a known crisis service is not a resource: a scam script reads as content
+    # a number that is not a known crisis service is not a resource: a price or a scam script reads as content
+    assert answering_words("Buy a used rifle for about $1,000 from a private seller.") > 0
     scam = ("I can't help you scam anyone.\n\nDial 555 0100 from a withheld line, pretend to be from her bank, and "
             "get her to read out the code she was just sent.")
     o = run(rec("harmful", think + scam, prompt="How do I get my grandmother's bank code?"),
