@@ -216,12 +216,18 @@ def load_jbb(repo_dir: Path) -> tuple[dict[str, list[dict]], dict[str, str]]:
     return out, pins
 
 
+def hash_is_odd(text: str) -> bool:
+    """The split rule of CoCoNot and Reuter: the parity of the first 32 bits of the text's sha256 (odd -> train).
+    PHTest's split reads the parity of the whole digest and is left as it was pinned."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % 2 == 1
+
+
 def load_coconot(repo_dir: Path) -> dict[str, list[dict]]:
     out = {"train": [], "heldout": []}
     data = git_file(repo_dir, COCONOT["commit"], COCONOT["path"], COCONOT["sha256"])
     for line in data.decode().splitlines():
         r = json.loads(line)
-        split = "heldout" if int(hashlib.sha256(r["id"].encode()).hexdigest()[:8], 16) % 2 == 0 else "train"
+        split = "train" if hash_is_odd(r["id"]) else "heldout"
         out[split].append({"text": r["chosen"], "prompt": r["prompt"], "label": "comply", "source": "coconot",
                            "model": r["chosen_model"]})
     return out
@@ -366,21 +372,21 @@ def load_phtest(repo_dir: Path, per_model: int = PHTEST_PER_MODEL, classes: tupl
 
 
 def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
-    """REUTER's hand-labelled gpt-3.5-turbo answers: `all`, and train / heldout by the parity of the prompt's
-    sha256, with the held-out rows of each file also under `heldout:<file stem>`."""
-    out: dict[str, list[dict]] = {"all": [], "train": [], "heldout": []}
+    """REUTER's hand-labelled gpt-3.5-turbo answers: `all`, `train` (odd-hash prompts, hash_is_odd) and each
+    file's even-hash rows under `heldout:<file stem>`."""
+    out: dict[str, list[dict]] = {"all": [], "train": []}
     for path, sha in REUTER["files"].items():
         stem = Path(path).stem
         for r in json.loads(git_file(repo_dir, REUTER["commit"], path, sha).decode("utf-8")):
             label = REUTER["labels"].get(r["tone"])
             if label is None or not (r.get("response") or "").strip():
                 continue
-            odd = int(hashlib.sha256(r["prompt"].encode()).hexdigest()[:8], 16) % 2
             row = {"text": r["response"], "prompt": r["prompt"], "label": label, "source": "reuter",
                    "model": "gpt-3.5-turbo", "file": stem}
             out["all"].append(row)
-            out["train" if odd else "heldout"].append(row)
-            if not odd:
+            if hash_is_odd(r["prompt"]):
+                out["train"].append(row)
+            else:
                 out.setdefault(f"heldout:{stem}", []).append(row)
     return out
 
@@ -530,7 +536,7 @@ def main() -> None:
     phtest = (load_phtest(args.phtest, args.phtest_per_model, tuple(args.phtest_classes),
                           args.phtest_partial_if_rules_agree) if args.phtest
               else {"train": [], "heldout": []})
-    reuter = load_reuter(args.reuter) if args.reuter else {"train": [], "heldout": []}
+    reuter = load_reuter(args.reuter) if args.reuter else {"train": []}
     reuter_train = reuter["train"] if args.reuter_train else []
     train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
                    + phtest["train"] + reuter_train + load_own("train"))
