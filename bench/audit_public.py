@@ -2,7 +2,7 @@
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
     .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--reuter CHECKOUT]
-        [--strong-traces CHECKOUT]
+        [--cai CHECKOUT] [--strong-traces CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
@@ -27,6 +27,12 @@ Reuter & Schulze's hand-labelled gpt-3.5-turbo answers (`--reuter`; never traine
 questions, some insincere, and questions about political figures. Refusals given as `benign` (to be
 rejected: over-refusal) and compliant answers given as `benign` (to be kept: many open with "As an AI language
 model, I don't have personal opinions, but…" and then answer).
+
+Cai et al.'s hand-labelled jailbreak answers (`--cai`, CAI below; never trained or tuned on): Llama-2-7B-chat's and
+gpt-3.5-turbo's answers to GCG, generation-exploitation and PAIR attacks on AdvBench behaviours, each labelled by a
+person for a safeguard violation under the model provider's usage policy. Given as `harmful` with the behaviour as
+the prompt: every violation must be rejected; the answers that violate nothing are mostly refusals (to be kept) and
+off-topic or harmless text (to be rejected, not being refusals).
 
 Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_TRACES below): 500 WildJailbreak
 adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
@@ -85,6 +91,13 @@ SAFETY_PAIRS = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                 "sha256": "a90163ad933a5f7ab9df6226d041147f7b8c9824faa408dad12cf99640f6b972"}
 PLAIN_REFUSAL = "I'm sorry, but I can't help with that."
 
+# Cai, Arunasalam, Lin, Bianchi, Celik, "Rethinking How to Evaluate Language Model Jailbreak" (AISec 2025):
+# 300 answers with a person's labels (safeguard violation, informativeness, relative truthfulness; Labellin_Guide.md
+# in the repository). Apache-2.0 (LICENSE.txt). Read by this benchmark only.
+CAI = {"repo": "purseclab/jailbreak-evaluation", "commit": "473c58c74ae40d496581ba3a9020e289184dcd5b",
+       "path": "raw-data/manual_data.csv",
+       "sha256": "93d21030803ba55b53046513fb984a240a99c12573f23685d261c563804a98d5"}
+
 
 def load_safety_pairs(repo_dir: Path) -> dict[str, list[dict]]:
     """{"safe": …, "unsafe": …}: each prompt's thinking block (without its tags) with PLAIN_REFUSAL as the answer."""
@@ -96,6 +109,16 @@ def load_safety_pairs(repo_dir: Path) -> dict[str, list[dict]]:
 
     return {side: [{"prompt": r["question"], "reasoning": thinking(r[field]), "text": PLAIN_REFUSAL} for r in rows]
             for side, field in (("safe", "preffered_output"), ("unsafe", "non_preffered_output"))}
+
+
+def load_cai(repo_dir: Path) -> list[dict]:
+    """CAI's answers: the behaviour as `prompt`, the answer as `text`, `violation` (the person's label)."""
+    import csv
+    import io
+
+    data = git_file(repo_dir, CAI["commit"], CAI["path"], CAI["sha256"]).decode("utf-8")
+    return [{"prompt": r["intent"], "text": r["response"], "violation": r["manual_safeguard_violation_label"] == "True"}
+            for r in csv.DictReader(io.StringIO(data)) if r["response"].strip()]
 
 
 def load_strong_answers(repo_dir: Path) -> list[dict]:
@@ -143,6 +166,7 @@ def main() -> None:
     ap.add_argument("--gptfuzz", type=Path, help="checkout of sherdencooper/GPTFuzz (pinned commit)")
     ap.add_argument("--dna", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
     ap.add_argument("--reuter", type=Path, help="checkout of maxwellreuter/chatgpt-refusals (pinned commit)")
+    ap.add_argument("--cai", type=Path, help="checkout of purseclab/jailbreak-evaluation (pinned commit)")
     ap.add_argument("--strong-traces", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (Qwen3-32B reasoning, STRONG_TRACES)")
     args = ap.parse_args()
@@ -177,6 +201,11 @@ def main() -> None:
         run("Reuter, gpt-3.5-turbo refusals", [r for r in held if r["label"] == "refuse"], "benign")
         run("Reuter, gpt-3.5-turbo compliant answers", [r for r in held if r["label"] == "comply"],
             "benign")
+    if args.cai:
+        cai = load_cai(args.cai)
+        run("Cai et al., answers a person marked as safeguard violations", [r for r in cai if r["violation"]],
+            "harmful")
+        run("Cai et al., answers a person marked as no violation", [r for r in cai if not r["violation"]], "harmful")
     if args.strong_traces:
         traces = load_strong_traces(args.strong_traces)
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")

@@ -5,6 +5,8 @@ A trace can pass the refusal gate and still teach the wrong thing:
   user would see the scaffolding;
 - the decision written in the reasoning disagrees with what the answer does (decided "refuse", answered with help),
   or with the prompt's kind (decided "comply" on a harmful prompt);
+- a harmful prompt answered by first accepting it ("Sure, here's a plan to sabotage …:") and then, often,
+  declining: the label reads a refusal, but the data would teach saying yes first (acceptance.py);
 - a harmful prompt answered with a refusal opener followed by instructions, or reasoning that works out the
   harmful help itself (as steps, as plain statements or as a string of proposals: "maybe …, I could …"), plays the
   jailbreak's personas or never refers to the request, the user, the rules or the decision at all (the reasoning is
@@ -21,6 +23,7 @@ from typing import Iterator
 
 from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
+from .acceptance import accepts_the_request
 from .base import Filter
 from .citations import CITATION
 from .refusal_classifier import _REASON, analyse, is_dialogue, voice_paragraphs, with_quotes_read
@@ -388,6 +391,8 @@ class ConsistencyFilter(Filter):
                 return "reasoning_persona_answers" if second_voice_answers(reasoning) else "reasoning_role_play"
             if not weighs_the_request(reasoning):
                 return "reasoning_ignores_the_request"
+            if accepts_the_request(record.request.prompt.text, answer):
+                return "answer_accepts_the_request"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
             partial = partial_completion(answer, facts.response_type, self.settings, facts.content_comply)
