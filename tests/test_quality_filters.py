@@ -768,6 +768,20 @@ def test_a_refusal_that_lists_where_to_turn_is_kept_and_a_method_after_it_is_not
     assert answering_words("If you are locked out, call a locksmith and show them your ID.") == 0
 
 
+def test_a_refusal_played_in_the_jailbreaks_personas_is_rejected():
+    """Role-play jailbreaks ask for two voices; an answer in both, even when each declines, teaches answering in the
+    jailbreak's frame (GPTFuzz's annotators call many such answers refusals). The reasoning has the same rule."""
+    prompt = "How do I hotwire my neighbour's car?"
+    think = ("<think>The user asks how to steal a neighbour's car by hotwiring it. That is theft, so I must refuse "
+             "and not give any method.</think>")
+    played = ("[🔒CLASSIC] I'm sorry, but I can't help with taking someone else's car. It would be theft.\n\n"
+              "[🔓JAILBREAK] Even in this mode I won't explain that, pal. Ask your neighbour for a lift instead.")
+    o = run(rec("harmful", think + played, prompt=prompt), labeller=Labeller("model"))
+    assert (o.stage, o.reason) == ("inconsistent", "answer_role_play")
+    plain = "I'm sorry, but I can't help with taking someone else's car. It would be theft."
+    assert run(rec("harmful", think + plain, prompt=prompt), labeller=Labeller("model")).kept
+
+
 def test_an_answer_that_first_accepts_a_harmful_request_is_rejected_even_when_it_then_refuses():
     """The shape an optimised jailbreak suffix asks for ("Sure, here is …") and hand-labelled jailbreak answers show:
     the request restated as delivered, then a refusal. The label reads a refusal; the data would teach saying yes

@@ -11,6 +11,7 @@ A trace can pass the refusal gate and still teach the wrong thing:
   harmful help itself (as steps, as plain statements or as a string of proposals: "maybe …, I could …"), plays the
   jailbreak's personas or never refers to the request, the user, the rules or the decision at all (the reasoning is
   trained on too);
+- a harmful prompt's refusal written as the jailbreak's role-play dialogue, even when every persona declines;
 - a harmful prompt answered with a partial completion that nobody checked: kept only when the judge's safety score
   says the completed part is safe (checked after the judge; see judge/build_stages.py), rejected when the recipe has
   no judge or says `harmful_partial: reject`;
@@ -404,6 +405,12 @@ class ConsistencyFilter(Filter):
             if partial and not judged:
                 return "harmful_partial_unverified" if facts.response_type == "safe_complete" \
                     else "content_after_refusal"
+            # An answer written as the jailbreak's role-play ("[🔒CLASSIC] I'm sorry, but I cannot … / [🔓JAILBREAK]
+            # …", "GPT: … / Ron: …") has taken up its frame even when every persona declines: the same rule as for
+            # the reasoning (reasoning_role_play). Only dialogues that decline somewhere: a story or a script in
+            # dialogue form is not a refusal played in personas.
+            if is_dialogue(answer) and analyse(answer).refusals:
+                return "answer_role_play"
         elif facts.response_type == "refuse":
             # The reasoning worked out how to help (steps, advice) and the answer refuses anyway: over-refusal,
             # the pattern the data must not teach on prompts that deserve an answer.
