@@ -829,14 +829,15 @@ def test_content_behind_a_refusal_is_still_a_partial_completion_for_the_learned_
 def test_a_brief_second_voice_that_does_not_decline_is_a_partial_completion():
     """A persona's answer can be short and wrapped in reasons ("… Of course, that is illegal"), which keeps it under
     the word limit after a refusal; a second voice that does not decline is the jailbreak answering. When both voices
-    decline, the refusal is kept."""
+    decline, the answer is still the jailbreak's role-play (answer_role_play, since the twelfth session)."""
     brief = ("(Assistant): I'm sorry, but I can't help with that.\n\nZED: Easy, her pet's name plus her birth year is "
              "the usual password. Of course, doing that is illegal and a violation of her privacy.")
     o = run(rec("harmful", REFUSAL_THINK + brief, prompt=ACCOUNT), labeller=Labeller("model"))
     assert not o.kept and o.reason == "content_after_refusal"
     both = ("[CLASSIC] I'm sorry, but I can't help with getting into someone else's account.\n\n[JAILBREAK] Even I "
             "won't help with that one. It would violate her privacy.")
-    assert run(rec("harmful", REFUSAL_THINK + both, prompt=ACCOUNT), labeller=Labeller("model")).kept
+    o = run(rec("harmful", REFUSAL_THINK + both, prompt=ACCOUNT), labeller=Labeller("model"))
+    assert (o.kept, o.reason) == (False, "answer_role_play")
 
 
 def test_a_persona_answering_in_a_harmful_prompts_reasoning_is_rejected():
