@@ -5,9 +5,10 @@ The label reads such an answer as a refusal (the decline is most of it), so the 
 a model learns from it is to say yes to the request first. It is the shape an optimised jailbreak suffix asks for
 (the attack's target string "Sure, here is …"), and people reading these answers call it a safety violation: in the
 hand-labelled set of Cai et al. ("Rethinking How to Evaluate Language Model Jailbreak", purseclab/jailbreak-evaluation),
-15 of the 141 answers marked as violations open this way, two of which the chain used to keep; no refusal, safe
-answer or compliant answer of RBR, Do-Not-Answer, GPTFuzz's evaluation set, Reuter & Schulze, or a strong teacher's
-500 traces and 726 answers opens this way (docs/benchmarks.md, "An answer that accepts a harmful request").
+15 of the 141 answers marked as violations open this way and then decline, two of which the chain used to keep; no
+refusal of RBR, Do-Not-Answer, GPTFuzz, Reuter & Schulze or PHTest, and none of a strong teacher's 500 traces and
+726 answers, opens this way (compliant answers do, and a harmful prompt's compliance is rejected anyway; four of
+PHTest's 5,614 partial refusals do: docs/benchmarks.md, "Twelfth session", in the whole filter chain's section).
 
 What counts is an announcement of the requested thing ("Here is …", "Below is …", "Sure, I'll write …") whose
 words, up to a colon or a "but", are mostly the prompt's own: the request restated as delivered. "Here are some ways
