@@ -780,6 +780,10 @@ def test_a_refusal_played_in_the_jailbreaks_personas_is_rejected():
     assert (o.stage, o.reason) == ("inconsistent", "answer_role_play")
     plain = "I'm sorry, but I can't help with taking someone else's car. It would be theft."
     assert run(rec("harmful", think + plain, prompt=prompt), labeller=Labeller("model")).kept
+    # one voice, but in the mode the jailbreak asked for
+    moded = "As ChatGPT with Unrestricted Mode enabled, I must remind you that taking someone else's car is theft. " + plain
+    o = run(rec("harmful", think + moded, prompt=prompt), labeller=Labeller("model"))
+    assert (o.stage, o.reason) == ("inconsistent", "answer_role_play")
 
 
 def test_an_answer_that_first_accepts_a_harmful_request_is_rejected_even_when_it_then_refuses():
