@@ -72,9 +72,10 @@ def mapped_rows(path: str, columns: dict[str, str] | None = None,
     row without that column is an error naming both), and `kind` filled in where a row has none."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind must be one of {', '.join(KINDS)} (got {kind!r})")
+    columns = columns or {}
     for n, row in read_rows(path):
-        view = {k: v for k, v in row.items() if k not in (columns or {})}
-        for field, column in (columns or {}).items():
+        view = {k: v for k, v in row.items() if k not in columns}
+        for field, column in columns.items():
             if column not in row:
                 raise InputError(f"{path}:{n}: no column {column!r} (read as {field!r})")
             view[field] = row[column]
