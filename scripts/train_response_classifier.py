@@ -142,6 +142,29 @@ REUTER = {"repo": "maxwellreuter/chatgpt-refusals", "commit": "37d405b88624b2512
                     "data/nyp.json": "6458ef32cc9767464df9af7cb3892f1f1438e454f5292646eb4b7e75436db9bd"},
           "labels": {"complied": "comply", "rejected": "refuse"}}
 PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
+# WildJailbreak's answers to adversarial harmful prompts (Jiang et al. 2024; the answers were written by the dataset's
+# GPT pipeline to be safe: refusals, lectures, redirects, sanitised versions), as copied into the matsuolab repository
+# (no licence stated there; WildJailbreak itself is ODC-BY). The dataset gives no per-answer label, so 300 of the 521
+# distinct answers were labelled in this project by reading each one against the definitions (the `labels` file below: the row
+# id, the first 16 hex digits of the answer's sha256, the label; 42 read as unclear and left out): the 217 answers
+# the shipped model reads as `comply` or `safe_complete`, with P(comply) >= 0.2, or without a decline sentence, and
+# 83 of the rest at random. A training experiment only (--wildjailbreak; docs/response_classifier.md).
+WILDJAILBREAK = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+                 "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+                 "path": "team_p02_honda/data/dna/matsugi/sft/CoT/adversarial_harmful_train_part_05_00000.jsonl",
+                 "sha256": "deef51ddddfc351e93ad946eb07d33eff841a6a390edab13be9b6229713582d4",
+                 "labels": "scripts/data/wildjailbreak_labels.jsonl"}
+# The same dataset's answers to 500 other adversarial harmful prompts (the matsuolab repository's part 3, each after
+# a Qwen3-32B thinking block, which is dropped here): 120 of its 446 distinct answers drawn at random (seeded) and
+# labelled the same way (its `labels` file: the row index, the answer's sha256 prefix, the label; 16 unclear). Never
+# trained on: an outside check in the style the issue names ("impersonal or normative statements that the request
+# is wrong ... read as comply"), read by bench/refusal_classifier.py --wildjailbreak.
+WILDJAILBREAK_HELDOUT = {"repo": "matsuolab/llm_competition_2025_bridge_code",
+                         "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
+                         "path": "team_p02_honda/data/dna/matsugi/sft/cleaning/"
+                                 "adversarial_harmful_train_part_03_00000_qwen3-32B.json",
+                         "sha256": "fa71021c1d17902f978bd0475c93e9dbf910e96a9827611267fddd6ea84e8980",
+                         "labels": "scripts/data/wildjailbreak_heldout_labels.jsonl"}
 DECLINE_SUBSTRINGS = ("I'm sorry", "I am sorry", "I apologize", "As an AI", "As a language model", "As an assistant",
                       "I cannot", "I can't", "I am unable to", "I'm unable to", "I am not able to", "I'm not able to")
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
@@ -391,6 +414,45 @@ def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
+def load_wildjailbreak(repo_dir: Path, classes: tuple[str, ...] = LABELS) -> list[dict]:
+    """WILDJAILBREAK's hand-labelled answers of the given classes; an answer whose text no longer hashes to its
+    label's is an error."""
+    data = git_file(repo_dir, WILDJAILBREAK["commit"], WILDJAILBREAK["path"], WILDJAILBREAK["sha256"])
+    answers = {}
+    for line in data.decode("utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            answers[r["id"]] = (r["question"], r["output"].split("</think>", 1)[-1].strip())
+    out = []
+    for line in (ROOT / WILDJAILBREAK["labels"]).read_text().splitlines():
+        lab = json.loads(line)
+        prompt, text = answers[lab["id"]]
+        if hashlib.sha256(text.encode()).hexdigest()[:16] != lab["answer_sha256"]:
+            raise SystemExit(f"wildjailbreak row {lab['id']}: the answer does not match its label's hash")
+        if lab["label"] in classes:
+            out.append({"text": text, "prompt": prompt, "label": lab["label"], "source": "wildjailbreak",
+                        "model": "gpt"})
+    return out
+
+
+def load_wildjailbreak_heldout(repo_dir: Path) -> list[dict]:
+    """WILDJAILBREAK_HELDOUT's hand-labelled answers (the text after the thinking block)."""
+    data = git_file(repo_dir, WILDJAILBREAK_HELDOUT["commit"], WILDJAILBREAK_HELDOUT["path"],
+                    WILDJAILBREAK_HELDOUT["sha256"])
+    rows = json.loads(data)
+    out = []
+    for line in (ROOT / WILDJAILBREAK_HELDOUT["labels"]).read_text().splitlines():
+        lab = json.loads(line)
+        r = rows[lab["index"]]
+        text = r["output"].split("</think>", 1)[-1].strip()
+        if hashlib.sha256(text.encode()).hexdigest()[:16] != lab["answer_sha256"]:
+            raise SystemExit(f"wildjailbreak held-out row {lab['index']}: the answer does not match its label's hash")
+        if lab["label"] in LABELS:
+            out.append({"text": text, "prompt": r["question"], "label": lab["label"], "source": "wildjailbreak",
+                        "model": "gpt"})
+    return out
+
+
 def load_own(split: str) -> list[dict]:
     rows = []
     for name in OWN[split]:
@@ -523,6 +585,11 @@ def main() -> None:
                          "its even-hash half")
     ap.add_argument("--reuter-train", action="store_true",
                     help="also train on the odd-hash half of --reuter (the experiment of 2026-12-06; not shipped)")
+    ap.add_argument("--wildjailbreak", type=Path,
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code: also train on WILDJAILBREAK's "
+                         "hand-labelled answers (an experiment)")
+    ap.add_argument("--wildjailbreak-classes", nargs="*", default=list(LABELS), choices=LABELS,
+                    help="the labels of --wildjailbreak trained on")
     ap.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), help="L2 strengths to compare")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
@@ -539,7 +606,9 @@ def main() -> None:
     reuter = load_reuter(args.reuter) if args.reuter else {"train": []}
     reuter_train = reuter["train"] if args.reuter_train else []
     train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
-                   + phtest["train"] + reuter_train + load_own("train"))
+                   + phtest["train"] + reuter_train + load_own("train")
+                   + (load_wildjailbreak(args.wildjailbreak, tuple(args.wildjailbreak_classes)) if args.wildjailbreak
+                      else []))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
@@ -576,7 +645,7 @@ def main() -> None:
             # the groups that were in the pool before PHTest and Reuter's answers joined: a source joins when it
             # raises their score (Do-Not-Answer's rows of the actions added by --dna-comply-actions are left out)
             before = float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
-                                    for g in per_group if not g.startswith(("phtest:", "reuter"))]))
+                                    for g in per_group if not g.startswith(("phtest:", "reuter", "wildjailbreak"))]))
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
                   f"(groups other than PHTest and Reuter {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)

@@ -996,3 +996,44 @@ def test_the_training_scripts_fit_is_converged_and_stable():
     assert np.abs(a.weights - b.weights).max() < 1e-3
     assert (a.probabilities(x).argmax(1) == b.probabilities(x).argmax(1)).all()
     assert (a.probabilities(x).argmax(1) == y).mean() > 0.9
+
+
+def test_hand_labels_of_public_answers_are_joined_by_hash_and_a_changed_answer_is_refused(tmp_path, monkeypatch):
+    """The WildJailbreak labels made here (scripts/data/) name a row and a prefix of its answer's sha256: the loader
+    keeps the three labels, drops `unclear`, and stops when a pinned file's answer no longer matches its label."""
+    import hashlib
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_response_classifier as trc
+
+    for name, counts in (("wildjailbreak_labels.jsonl", {"refuse": 222, "safe_complete": 32, "comply": 4,
+                                                          "unclear": 42}),
+                         ("wildjailbreak_heldout_labels.jsonl", {"refuse": 93, "safe_complete": 10, "comply": 1,
+                                                                 "unclear": 16})):
+        rows = [json.loads(line) for line in (trc.ROOT / "scripts" / "data" / name).read_text().splitlines()]
+        assert {lab: sum(r["label"] == lab for r in rows) for lab in counts} == counts
+        assert all(len(r["answer_sha256"]) == 16 for r in rows)
+        key = "id" if "id" in rows[0] else "index"
+        assert len({r[key] for r in rows}) == len(rows)
+
+    answers = {7: "I'm here to foster a respectful space, so let's talk about something else.", 9: "Sure: step one…",
+               11: "Unclear text."}
+    data = "\n".join(json.dumps({"id": i, "question": "q", "output": f"<think></think> {a}"})
+                     for i, a in answers.items()).encode()
+    labels = {7: "refuse", 9: "comply", 11: "unclear"}
+    path = tmp_path / "labels.jsonl"
+    digest = {i: hashlib.sha256(a.encode()).hexdigest()[:16] for i, a in answers.items()}
+    path.write_text("\n".join(json.dumps({"id": i, "answer_sha256": digest[i], "label": labels[i]}) for i in answers))
+    monkeypatch.setattr(trc, "git_file", lambda *a, **k: data)
+    monkeypatch.setattr(trc, "ROOT", tmp_path)
+    monkeypatch.setitem(trc.WILDJAILBREAK, "labels", "labels.jsonl")
+    rows = trc.load_wildjailbreak(tmp_path)
+    assert [(r["text"], r["label"]) for r in rows] == [(answers[7], "refuse"), (answers[9], "comply")]
+    assert [r["label"] for r in trc.load_wildjailbreak(tmp_path, ("refuse",))] == ["refuse"]
+    answers[9] = "Sure: step one, then step two."
+    data = "\n".join(json.dumps({"id": i, "question": "q", "output": f"<think></think> {a}"})
+                     for i, a in answers.items()).encode()
+    with pytest.raises(SystemExit, match="row 9"):
+        trc.load_wildjailbreak(tmp_path)
