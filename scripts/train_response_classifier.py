@@ -145,8 +145,8 @@ PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
 # WildJailbreak's answers to adversarial harmful prompts (Jiang et al. 2024; the answers were written by the dataset's
 # GPT pipeline to be safe: refusals, lectures, redirects, sanitised versions), as copied into the matsuolab repository
 # (no licence stated there; WildJailbreak itself is ODC-BY). The dataset gives no per-answer label, so 300 of the 521
-# distinct answers were labelled in this project by reading each one against the definitions (the `labels` file below: the row
-# id, the first 16 hex digits of the answer's sha256, the label; 42 read as unclear and left out): the 217 answers
+# distinct answers were labelled in this project by reading each one against the definitions (the `labels` file
+# below: the row id, the first 16 hex digits of the answer's sha256, the label; 42 unclear, left out): the 217 answers
 # the shipped model reads as `comply` or `safe_complete`, with P(comply) >= 0.2, or without a decline sentence, and
 # 83 of the rest at random. A training experiment only (--wildjailbreak; docs/response_classifier.md).
 WILDJAILBREAK = {"repo": "matsuolab/llm_competition_2025_bridge_code",
