@@ -148,7 +148,7 @@ PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
 # distinct answers were labelled in this project by reading each one against the definitions (the `labels` file
 # below: the row id, the first 16 hex digits of the answer's sha256, the label; 42 unclear, left out): the 217 answers
 # the shipped model reads as `comply` or `safe_complete`, with P(comply) >= 0.2, or without a decline sentence, and
-# 83 of the rest at random. A training experiment only (--wildjailbreak; docs/response_classifier.md).
+# 83 of the rest at random. A training experiment only (--wildjailbreak-train; docs/response_classifier.md).
 WILDJAILBREAK = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                  "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
                  "path": "team_p02_honda/data/dna/matsugi/sft/CoT/adversarial_harmful_train_part_05_00000.jsonl",
@@ -158,7 +158,8 @@ WILDJAILBREAK = {"repo": "matsuolab/llm_competition_2025_bridge_code",
 # a Qwen3-32B thinking block, which is dropped here): 120 of its 446 distinct answers drawn at random (seeded) and
 # labelled the same way (its `labels` file: the row index, the answer's sha256 prefix, the label; 16 unclear). Never
 # trained on: an outside check in the style the issue names ("impersonal or normative statements that the request
-# is wrong ... read as comply"), read by bench/refusal_classifier.py --wildjailbreak.
+# is wrong ... read as comply"), read by bench/refusal_classifier.py --wildjailbreak and by this script's
+# --wildjailbreak.
 WILDJAILBREAK_HELDOUT = {"repo": "matsuolab/llm_competition_2025_bridge_code",
                          "commit": "452a3ebc9d58747768ee2a8f707ba246bb6bfa73",
                          "path": "team_p02_honda/data/dna/matsugi/sft/cleaning/"
@@ -586,10 +587,12 @@ def main() -> None:
     ap.add_argument("--reuter-train", action="store_true",
                     help="also train on the odd-hash half of --reuter (the experiment of 2026-12-06; not shipped)")
     ap.add_argument("--wildjailbreak", type=Path,
-                    help="checkout of matsuolab/llm_competition_2025_bridge_code: also train on WILDJAILBREAK's "
-                         "hand-labelled answers (an experiment)")
+                    help="checkout of matsuolab/llm_competition_2025_bridge_code: report WILDJAILBREAK_HELDOUT")
+    ap.add_argument("--wildjailbreak-train", action="store_true",
+                    help="also train on WILDJAILBREAK's hand-labelled answers (the experiment of 2026-12-07; not "
+                         "shipped)")
     ap.add_argument("--wildjailbreak-classes", nargs="*", default=list(LABELS), choices=LABELS,
-                    help="the labels of --wildjailbreak trained on")
+                    help="the labels of --wildjailbreak-train trained on")
     ap.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), help="L2 strengths to compare")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
@@ -607,8 +610,8 @@ def main() -> None:
     reuter_train = reuter["train"] if args.reuter_train else []
     train = dedupe(rbr["train"] + jbb["train"] + coconot["train"] + direction["train"] + dna["train"]
                    + phtest["train"] + reuter_train + load_own("train")
-                   + (load_wildjailbreak(args.wildjailbreak, tuple(args.wildjailbreak_classes)) if args.wildjailbreak
-                      else []))
+                   + (load_wildjailbreak(args.wildjailbreak, tuple(args.wildjailbreak_classes))
+                      if args.wildjailbreak and args.wildjailbreak_train else []))
     heldout = {"rbr-gold test (human)": rbr["heldout"], f"jailbreakbench {HELD_OUT_MODEL} (judge)": jbb["heldout"],
                "coconot contrast, GPT-4 compliance (held-out half)": coconot["heldout"],
                "refusal_direction Llama-3-8B-Instruct + Yi-6B-Chat (substring + Llama Guard 2)": direction["heldout"],
@@ -621,6 +624,9 @@ def main() -> None:
     for model in PHTEST["heldout_models"] if args.phtest else ():
         heldout[f"PHTest {model}, held-out prompts (LLM labels)"] = [r for r in phtest["heldout"]
                                                                       if r["model"] == model]
+    if args.wildjailbreak:
+        heldout["WildJailbreak, another 104 answers of the same pipeline (labelled here)"] = \
+            load_wildjailbreak_heldout(args.wildjailbreak)
     for key in sorted(k for k in reuter if k.startswith("heldout:")):
         heldout[f"Reuter {key.split(':', 1)[1]}, gpt-3.5-turbo, even-hash half (human)"] = reuter[key]
     print("training pool:", len(train), dict(Counter(r["label"] for r in train)),
