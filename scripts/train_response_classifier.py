@@ -415,43 +415,40 @@ def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
-def load_wildjailbreak(repo_dir: Path, classes: tuple[str, ...] = LABELS) -> list[dict]:
-    """WILDJAILBREAK's hand-labelled answers of the given classes; an answer whose text no longer hashes to its
-    label's is an error."""
-    data = git_file(repo_dir, WILDJAILBREAK["commit"], WILDJAILBREAK["path"], WILDJAILBREAK["sha256"])
-    answers = {}
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            answers[r["id"]] = (r["question"], r["output"].split("</think>", 1)[-1].strip())
+def _hand_labelled(pin: dict, key: str, answers: dict, classes: tuple[str, ...]) -> list[dict]:
+    """The rows of `pin`'s labels file (`key`: the field naming the answer in `answers`, which maps it to (prompt,
+    text)) whose label is in `classes`; an answer whose text no longer hashes to its label's is an error."""
     out = []
-    for line in (ROOT / WILDJAILBREAK["labels"]).read_text().splitlines():
+    for line in (ROOT / pin["labels"]).read_text().splitlines():
         lab = json.loads(line)
-        prompt, text = answers[lab["id"]]
+        prompt, text = answers[lab[key]]
         if hashlib.sha256(text.encode()).hexdigest()[:16] != lab["answer_sha256"]:
-            raise SystemExit(f"wildjailbreak row {lab['id']}: the answer does not match its label's hash")
+            raise SystemExit(f"{pin['labels']}: row {lab[key]}: the answer does not match its label's hash")
         if lab["label"] in classes:
             out.append({"text": text, "prompt": prompt, "label": lab["label"], "source": "wildjailbreak",
                         "model": "gpt"})
     return out
 
 
+def _answer(output: str) -> str:
+    """A WildJailbreak answer as the matsuolab files store it: the text after its (possibly empty) thinking block."""
+    return output.split("</think>", 1)[-1].strip()
+
+
+def load_wildjailbreak(repo_dir: Path, classes: tuple[str, ...] = LABELS) -> list[dict]:
+    """WILDJAILBREAK's hand-labelled answers of the given classes (see _hand_labelled)."""
+    data = git_file(repo_dir, WILDJAILBREAK["commit"], WILDJAILBREAK["path"], WILDJAILBREAK["sha256"])
+    rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+    return _hand_labelled(WILDJAILBREAK, "id", {r["id"]: (r["question"], _answer(r["output"])) for r in rows}, classes)
+
+
 def load_wildjailbreak_heldout(repo_dir: Path) -> list[dict]:
-    """WILDJAILBREAK_HELDOUT's hand-labelled answers (the text after the thinking block)."""
+    """WILDJAILBREAK_HELDOUT's hand-labelled answers (see _hand_labelled)."""
     data = git_file(repo_dir, WILDJAILBREAK_HELDOUT["commit"], WILDJAILBREAK_HELDOUT["path"],
                     WILDJAILBREAK_HELDOUT["sha256"])
     rows = json.loads(data)
-    out = []
-    for line in (ROOT / WILDJAILBREAK_HELDOUT["labels"]).read_text().splitlines():
-        lab = json.loads(line)
-        r = rows[lab["index"]]
-        text = r["output"].split("</think>", 1)[-1].strip()
-        if hashlib.sha256(text.encode()).hexdigest()[:16] != lab["answer_sha256"]:
-            raise SystemExit(f"wildjailbreak held-out row {lab['index']}: the answer does not match its label's hash")
-        if lab["label"] in LABELS:
-            out.append({"text": text, "prompt": r["question"], "label": lab["label"], "source": "wildjailbreak",
-                        "model": "gpt"})
-    return out
+    return _hand_labelled(WILDJAILBREAK_HELDOUT, "index",
+                          {i: (r["question"], _answer(r["output"])) for i, r in enumerate(rows)}, LABELS)
 
 
 def load_own(split: str) -> list[dict]:
@@ -648,12 +645,13 @@ def main() -> None:
             per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
             mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
-            # the groups that were in the pool before PHTest and Reuter's answers joined: a source joins when it
-            # raises their score (Do-Not-Answer's rows of the actions added by --dna-comply-actions are left out)
+            # the groups that were in the pool before PHTest's, Reuter's and WildJailbreak's answers were tried: a
+            # source joins when it raises their score (Do-Not-Answer's rows of the actions added by
+            # --dna-comply-actions are left out)
             before = float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
                                     for g in per_group if not g.startswith(("phtest:", "reuter", "wildjailbreak"))]))
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
-                  f"(groups other than PHTest and Reuter {before:.4f}) | "
+                  f"(groups other than PHTest, Reuter and WildJailbreak {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
             if best is None or mean3 > best[2]:
                 best = (dims, l2, mean3, probs)
