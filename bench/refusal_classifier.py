@@ -155,7 +155,7 @@ def throughput(texts: list[str]) -> None:
     classify_responses(texts[:8])   # load the model once
     model = load_model()
     t0 = time.perf_counter()
-    embed(texts, max_tokens=model.head_tokens, layers=model.head_layers)
+    embed(texts, max_tokens=model.head_tokens, layers=model.head_layers, adapter=model.adapter)
     t_embed = time.perf_counter() - t0
     t0 = time.perf_counter()
     classify_responses(texts)

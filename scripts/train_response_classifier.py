@@ -15,7 +15,9 @@ Do-Not-Answer answer of Llama-2-7B-chat and Vicuna-7B, GPTFuzz evaluate.csv, tes
 never used to train or tune. The regularisation strength and whether to add the bag of words are chosen by
 leave-one-group-out on the training pool (a group is one chat model's answers, or one source): the mean over
 groups of the three-way accuracy of a model fitted without that group, which is what a new teacher's wording looks
-like to the classifier. The model is then refitted on the whole pool. The same
+like to the classifier. At the chosen point the embedding is then tuned too (`--tune-epochs`, response_tuning.py:
+low-rank adapters trained with the logistic layer), again left out per group, and kept when that raises the same
+score; about 25 minutes on 2 cores. The model is then refitted (and tuned) on the whole pool. The same
 out-of-group predictions show how the refusal gates' probability thresholds behave.
 """
 from __future__ import annotations
@@ -521,6 +523,21 @@ def out_of_group(x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float, bo
     return probs
 
 
+def out_of_group_tuned(texts: list[str], x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float, bow_dims: int,
+                       epochs: int, rank: int, lr: float) -> np.ndarray:
+    """out_of_group with the embedding tuned too (response_tuning.tune), each time without the held group."""
+    from response_tuning import tune
+
+    probs = np.zeros((len(y), len(LABELS)), np.float32)
+    for g in sorted(set(groups)):
+        held = groups == g
+        start = fit(x[~held], y[~held], l2, bow_dims)
+        model = tune([t for t, h in zip(texts, held) if not h], y[~held], start, l2, epochs, rank, lr)
+        probs[held] = model.probabilities(model.features([t for t, h in zip(texts, held) if h]))
+        print(f"  tuned without {g}: {scores_of(probs[held], y[held])}", flush=True)
+    return probs
+
+
 def scores(model: ResponseModel, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return scores_of(model.probabilities(x), y)
 
@@ -534,6 +551,14 @@ def scores_of(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
     # binary: full compliance vs full refusal, a refusal predicted as safe_complete counts as "not comply"
     binary = float(((pred[binary_mask] == comply) == (y[binary_mask] == comply)).mean()) if binary_mask.any() else 0
     return {"three_way": round(three, 4), "binary": round(binary, 4), "n": int(len(y))}
+
+
+def before_score(probs: np.ndarray, y: np.ndarray, groups: np.ndarray, extra: np.ndarray) -> float:
+    """Mean out-of-group three-way accuracy over the groups that were in the pool before PHTest's, Reuter's and
+    WildJailbreak's answers were tried: a source joins when it raises their score (Do-Not-Answer's rows of the
+    actions added by --dna-comply-actions are left out)."""
+    return float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
+                          for g in sorted(set(groups)) if not g.startswith(("phtest:", "reuter", "wildjailbreak"))]))
 
 
 def gate_tradeoff(probs: np.ndarray, y: np.ndarray) -> None:
@@ -593,6 +618,12 @@ def main() -> None:
     ap.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), help="L2 strengths to compare")
     ap.add_argument("--bow-dims", type=int, nargs="+", default=[0, BOW_DIMS],
                     help="bag-of-words widths to compare (0: none); the best out-of-group three-way accuracy wins")
+    ap.add_argument("--tune-epochs", type=int, nargs="+", default=[3],
+                    help="also tune the embedding (response_tuning.py) for this many epochs at the chosen grid point; "
+                         "kept when its out-of-group score beats the plain embedding's (0: never tune)")
+    ap.add_argument("--tune-rank", type=int, default=8, help="rank of the embedding's low-rank adapters")
+    ap.add_argument("--tune-lr", type=float, default=5e-4, help="the adapters' learning rate (the logistic layer's: "
+                                                                "a fifth of it)")
     ap.add_argument("--write", action="store_true", help="write pipeline/filters/response_model.npz")
     args = ap.parse_args()
     rbr = load_rbr(args.rbr)
@@ -645,23 +676,33 @@ def main() -> None:
             per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
             mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
-            # the groups that were in the pool before PHTest's, Reuter's and WildJailbreak's answers were tried: a
-            # source joins when it raises their score (Do-Not-Answer's rows of the actions added by
-            # --dna-comply-actions are left out)
-            before = float(np.mean([scores_of(probs[(groups == g) & ~extra], y[(groups == g) & ~extra])["three_way"]
-                                    for g in per_group if not g.startswith(("phtest:", "reuter", "wildjailbreak"))]))
+            before = before_score(probs, y, groups, extra)
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
                   f"(groups other than PHTest, Reuter and WildJailbreak {before:.4f}) | "
                   + " ".join(f"{g}={s['three_way']:.3f}" for g, s in per_group.items()), flush=True)
             if best is None or mean3 > best[2]:
                 best = (dims, l2, mean3, probs)
-    dims, l2, _, probs = best
+    dims, l2, mean3, probs = best
+    epochs = 0
+    for tried in (e for e in args.tune_epochs if e > 0):
+        tuned = out_of_group_tuned(texts, with_bow[dims], y, groups, l2, dims, tried, args.tune_rank, args.tune_lr)
+        tuned3 = float(np.mean([scores_of(tuned[groups == g], y[groups == g])["three_way"] for g in set(groups)]))
+        print(f"tuned embedding, {tried} epochs: out-of-group mean three-way {tuned3:.4f} against {mean3:.4f} "
+              f"(groups other than PHTest, Reuter and WildJailbreak {before_score(tuned, y, groups, extra):.4f} "
+              f"against {before_score(probs, y, groups, extra):.4f})", flush=True)
+        if tuned3 > mean3:
+            epochs, mean3, probs = tried, tuned3, tuned
     gate_tradeoff(probs, y)
     model = fit(with_bow[dims], y, l2, dims)
-    print(f"chosen bow={dims} l2={l2}; training accuracy {scores(model, with_bow[dims], y)}")
+    if epochs:
+        from response_tuning import tune
+
+        model = tune(texts, y, model, l2, epochs, args.tune_rank, args.tune_lr)
+    print(f"chosen bow={dims} l2={l2} tuning epochs={epochs}; training accuracy "
+          f"{scores(model, model.features(texts), y)}")
     for name, rows in heldout.items():
         rows = dedupe(rows)
-        hx = features([strip_think(r["text"]) for r in rows], bow_dims=model.bow_dims)
+        hx = model.features([strip_think(r["text"]) for r in rows])
         hy = np.asarray([LABELS.index(r["label"]) for r in rows])
         print(f"held out, {name}: {scores(model, hx, hy)} {dict(Counter(r['label'] for r in rows))}")
     if args.write:

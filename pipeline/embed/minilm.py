@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,16 @@ _lock = threading.Lock()
 
 class EmbeddingUnavailable(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """Low-rank weight changes (LoRA factors) fitted for one task on top of the shipped model: each named linear
+    layer's weight becomes W + b @ a. Why factors and not weights: the response classifier's tuned layers are
+    166k numbers this way, against 5.3M for the changed weights. `key` (a digest of the factors) names the adapter:
+    equality and the model cache go by it, not by the arrays."""
+    key: str
+    factors: tuple = field(compare=False, repr=False)     # ((module name, a (r, in), b (out, r)), ...)
 
 
 def model_dir() -> Path | None:
@@ -53,12 +64,13 @@ def _tokenizer():
 
 
 @lru_cache(maxsize=4)
-def _load(layers: int | None = None):
+def _load(layers: int | None = None, adapter: Adapter | None = None):
     """The tokenizer and the model, whole or cut to its first `layers` transformer layers (loaded so, not computed
     and thrown away): a cut model's mean-pooled output is the full model's intermediate representation at that
     depth. The response classifier reads layer 3, which separates declining from answering better than the last
     layer and costs half as much. float32 on purpose: int8 dynamic quantisation scales activations per batch, so
-    a text's embedding would move with the other texts in its batch."""
+    a text's embedding would move with the other texts in its batch. An `adapter` is merged into the weights once
+    here (W + b @ a), so a tuned model costs what the plain one costs."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -70,21 +82,28 @@ def _load(layers: int | None = None):
         model = AutoModel.from_pretrained(_path(), local_files_only=True, **depth).eval()
     finally:
         hf_logging.set_verbosity(verbosity)
+    if adapter is not None:
+        import torch
+
+        with torch.no_grad():
+            for name, a, b in adapter.factors:
+                weight = model.get_submodule(name).weight
+                weight += torch.from_numpy(np.asarray(b, np.float32) @ np.asarray(a, np.float32))
     return tok, model
 
 
 def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS,
-          layers: int | None = None) -> np.ndarray:
+          layers: int | None = None, adapter: Adapter | None = None) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (cosine similarity = dot product). Texts are batched by
     length (padding is most of the cost when short and long texts share a batch) and returned in input order;
     `max_tokens` truncates each text (the response classifier reads only an answer's opening); `layers` stops
-    after that many transformer layers (see `_load`). A text's embedding does not depend on its batch
-    beyond float rounding (about 1e-7)."""
+    after that many transformer layers and `adapter` changes their weights (see `_load`). A text's embedding does
+    not depend on its batch beyond float rounding (about 1e-7)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     import torch
 
-    tok, model = _load(layers)
+    tok, model = _load(layers, adapter)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), 384), dtype=np.float32)
     with _lock, torch.inference_mode():

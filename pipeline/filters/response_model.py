@@ -75,10 +75,12 @@ def bag_of_words(answers: list[str], dims: int = BOW_DIMS) -> np.ndarray:
 
 
 def features(answers: list[str], head_tokens: int = HEAD_TOKENS, head_layers: int = HEAD_LAYERS,
-             bow_dims: int = BOW_DIMS) -> np.ndarray:
+             bow_dims: int = BOW_DIMS, adapter=None) -> np.ndarray:
+    """[opening embedding, shape features, bag of words]: the layout the weights are fitted on. `adapter` (an
+    `embed.minilm.Adapter`) is the embedding's tuning for this task, when the weights were fitted with one."""
     from ..embed.minilm import embed
 
-    heads = embed([a or " " for a in answers], max_tokens=head_tokens, layers=head_layers)
+    heads = embed([a or " " for a in answers], max_tokens=head_tokens, layers=head_layers, adapter=adapter)
     shapes = np.asarray([shape_features(a or "") for a in answers], dtype=np.float32)
     parts = [heads, shapes] + ([bag_of_words(answers, bow_dims)] if bow_dims else [])
     return np.concatenate(parts, axis=1)
@@ -94,10 +96,11 @@ class ResponseModel:
     head_tokens: int = HEAD_TOKENS     # the embedding the weights were fitted on; features() must match it
     head_layers: int = HEAD_LAYERS
     bow_dims: int = 0                  # hashed bag-of-words width the weights were fitted with (0: none)
+    adapter: object = None             # embed.minilm.Adapter the embedding was tuned with (None: the plain model)
 
     def features(self, answers: list[str]) -> np.ndarray:
         """The answers' features in the layout these weights were fitted on."""
-        return features(answers, self.head_tokens, self.head_layers, self.bow_dims)
+        return features(answers, self.head_tokens, self.head_layers, self.bow_dims, self.adapter)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
@@ -106,9 +109,29 @@ class ResponseModel:
         return e / e.sum(axis=1, keepdims=True)
 
     def save(self, path) -> None:
-        np.savez(path, weights=self.weights, bias=self.bias, mean=self.mean, scale=self.scale,
-                 labels=np.asarray(self.labels), head=np.asarray([self.head_tokens, self.head_layers]),
-                 bow=np.asarray(self.bow_dims))
+        factors = self.adapter.factors if self.adapter is not None else ()
+        tuned = {f"adapter_{i}_{part}": np.asarray(x, np.float32)
+                 for i, (_, a, b) in enumerate(factors) for part, x in (("a", a), ("b", b))}
+        np.savez_compressed(path, weights=self.weights, bias=self.bias, mean=self.mean, scale=self.scale,
+                            labels=np.asarray(self.labels), head=np.asarray([self.head_tokens, self.head_layers]),
+                            bow=np.asarray(self.bow_dims), adapter_names=np.asarray([n for n, _, _ in factors], str),
+                            **tuned)
+
+
+def make_adapter(factors) -> object:
+    """An `embed.minilm.Adapter` named by the digest of its factors ((module name, a, b), ...), None for none."""
+    import hashlib
+
+    from ..embed.minilm import Adapter
+
+    if not factors:
+        return None
+    factors = tuple((str(n), np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32))
+                    for n, a, b in factors)
+    digest = hashlib.sha256()
+    for n, a, b in factors:
+        digest.update(n.encode() + a.tobytes() + b.tobytes())
+    return Adapter(key=digest.hexdigest(), factors=factors)
 
 
 def _weights_file():
@@ -129,9 +152,12 @@ def load_model() -> ResponseModel:
     with _weights_file().open("rb") as f:
         d = np.load(f)
         head_tokens, head_layers = (int(x) for x in d["head"])
+        names = d["adapter_names"] if "adapter_names" in d else []
         return ResponseModel(weights=d["weights"], bias=d["bias"], mean=d["mean"], scale=d["scale"],
                              labels=tuple(str(x) for x in d["labels"]), head_tokens=head_tokens,
-                             head_layers=head_layers, bow_dims=int(d["bow"]) if "bow" in d else 0)
+                             head_layers=head_layers, bow_dims=int(d["bow"]) if "bow" in d else 0,
+                             adapter=make_adapter([(n, d[f"adapter_{i}_a"], d[f"adapter_{i}_b"])
+                                                   for i, n in enumerate(names)]))
 
 
 def _rule_label(answer: str) -> tuple[str, float] | None:
