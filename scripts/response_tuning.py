@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from pipeline.embed.minilm import _tokenizer, model_dir
-from pipeline.filters.response_model import ResponseModel, bag_of_words, make_adapter, shape_features
+from pipeline.embed.minilm import _tokenizer, load_layers, mean_pool
+from pipeline.filters.response_model import ResponseModel, make_adapter, side_features
 
 TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
            "intermediate.dense", "output.dense")      # every linear layer of a BERT block
@@ -33,17 +33,10 @@ def tune(texts: list[str], y: np.ndarray, start: ResponseModel, l2: float, epoch
     and decay (`l2` is the strength `start` was fitted with). The adapter's factors start as b = 0, so training
     starts from `start` exactly."""
     import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
     torch.manual_seed(seed)
     tok = _tokenizer()
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        model = AutoModel.from_pretrained(model_dir(), local_files_only=True, num_hidden_layers=start.head_layers)
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    model = load_layers(start.head_layers)
     for p in model.parameters():
         p.requires_grad_(False)
     factors: dict[str, tuple] = {}
@@ -57,9 +50,7 @@ def tune(texts: list[str], y: np.ndarray, start: ResponseModel, l2: float, epoch
 
     enc = tok([t or " " for t in texts], padding="max_length", truncation=True, max_length=start.head_tokens,
               return_tensors="pt")
-    side = np.concatenate([np.asarray([shape_features(t or "") for t in texts], np.float32)]
-                          + ([bag_of_words(texts, start.bow_dims)] if start.bow_dims else []), axis=1)
-    side = torch.from_numpy(side)
+    side = torch.from_numpy(side_features(texts, start.bow_dims))
     mean, scale = torch.from_numpy(start.mean), torch.from_numpy(start.scale)
     w = torch.nn.Parameter(torch.from_numpy(start.weights.copy()))
     bias = torch.nn.Parameter(torch.from_numpy(start.bias.copy()))
@@ -77,9 +68,7 @@ def tune(texts: list[str], y: np.ndarray, start: ResponseModel, l2: float, epoch
         for i in range(0, len(y), BATCH):
             rows = order[i:i + BATCH]
             mask = enc["attention_mask"][rows]
-            hidden = model(input_ids=enc["input_ids"][rows], attention_mask=mask).last_hidden_state
-            m = mask.unsqueeze(-1).float()
-            pooled = torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+            pooled = mean_pool(model(input_ids=enc["input_ids"][rows], attention_mask=mask).last_hidden_state, mask)
             z = ((torch.cat([pooled, side[rows]], 1) - mean) / scale) @ w + bias
             loss = torch.nn.functional.cross_entropy(z, labels[rows], weight=class_w) + 0.5 * l2 * (w * w).sum()
             opt.zero_grad()

@@ -553,6 +553,11 @@ def scores_of(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"three_way": round(three, 4), "binary": round(binary, 4), "n": int(len(y))}
 
 
+def mean_three_way(probs: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """The out-of-group score that chooses the model: the mean over groups of their three-way accuracy."""
+    return float(np.mean([scores_of(probs[groups == g], y[groups == g])["three_way"] for g in sorted(set(groups))]))
+
+
 def before_score(probs: np.ndarray, y: np.ndarray, groups: np.ndarray, extra: np.ndarray) -> float:
     """Mean out-of-group three-way accuracy over the groups that were in the pool before PHTest's, Reuter's and
     WildJailbreak's answers were tried: a source joins when it raises their score (Do-Not-Answer's rows of the
@@ -674,7 +679,7 @@ def main() -> None:
         for l2 in args.l2:
             probs = out_of_group(x, y, groups, l2, dims)
             per_group = {g: scores_of(probs[groups == g], y[groups == g]) for g in sorted(set(groups))}
-            mean3 = float(np.mean([s["three_way"] for s in per_group.values()]))
+            mean3 = mean_three_way(probs, y, groups)
             meanb = float(np.mean([s["binary"] for s in per_group.values()]))
             before = before_score(probs, y, groups, extra)
             print(f"bow={dims} l2={l2}: out-of-group mean three-way {mean3:.4f} binary {meanb:.4f} "
@@ -686,7 +691,7 @@ def main() -> None:
     epochs = 0
     for tried in (e for e in args.tune_epochs if e > 0):
         tuned = out_of_group_tuned(texts, with_bow[dims], y, groups, l2, dims, tried, args.tune_rank, args.tune_lr)
-        tuned3 = float(np.mean([scores_of(tuned[groups == g], y[groups == g])["three_way"] for g in set(groups)]))
+        tuned3 = mean_three_way(tuned, y, groups)
         print(f"tuned embedding, {tried} epochs: out-of-group mean three-way {tuned3:.4f} against {mean3:.4f} "
               f"(groups other than PHTest, Reuter and WildJailbreak {before_score(tuned, y, groups, extra):.4f} "
               f"against {before_score(probs, y, groups, extra):.4f})", flush=True)

@@ -63,6 +63,30 @@ def _tokenizer():
     return AutoTokenizer.from_pretrained(_path(), local_files_only=True)
 
 
+def load_layers(layers: int | None = None):
+    """A new copy of the model, whole or cut to its first `layers` transformer layers, not cached: `_load` caches
+    the copies that embed; the response classifier's tuning (scripts/response_tuning.py) trains one of its own."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    depth = {} if layers is None else {"num_hidden_layers": layers}
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()      # "some weights were not used": the layers left out, on purpose
+    try:
+        return AutoModel.from_pretrained(_path(), local_files_only=True, **depth)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def mean_pool(hidden, attention_mask):
+    """Unit-length mean of the token states under the attention mask, as the model was trained to be read."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=1)
+
+
 @lru_cache(maxsize=4)
 def _load(layers: int | None = None, adapter: Adapter | None = None):
     """The tokenizer and the model, whole or cut to its first `layers` transformer layers (loaded so, not computed
@@ -71,17 +95,8 @@ def _load(layers: int | None = None, adapter: Adapter | None = None):
     layer and costs half as much. float32 on purpose: int8 dynamic quantisation scales activations per batch, so
     a text's embedding would move with the other texts in its batch. An `adapter` is merged into the weights once
     here (W + b @ a), so a tuned model costs what the plain one costs."""
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
     tok = _tokenizer()
-    depth = {} if layers is None else {"num_hidden_layers": layers}
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()      # "some weights were not used": the layers left out, on purpose
-    try:
-        model = AutoModel.from_pretrained(_path(), local_files_only=True, **depth).eval()
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    model = load_layers(layers).eval()
     if adapter is not None:
         import torch
 
@@ -112,7 +127,5 @@ def embed(texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS,
             enc = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=max_tokens,
                       return_tensors="pt")
             hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out[idx] = torch.nn.functional.normalize(pooled, dim=1).numpy().astype(np.float32)
+            out[idx] = mean_pool(hidden, enc["attention_mask"]).numpy().astype(np.float32)
     return out

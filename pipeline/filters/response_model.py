@@ -81,9 +81,13 @@ def features(answers: list[str], head_tokens: int = HEAD_TOKENS, head_layers: in
     from ..embed.minilm import embed
 
     heads = embed([a or " " for a in answers], max_tokens=head_tokens, layers=head_layers, adapter=adapter)
+    return np.concatenate([heads, side_features(answers, bow_dims)], axis=1)
+
+
+def side_features(answers: list[str], bow_dims: int = BOW_DIMS) -> np.ndarray:
+    """The features after the opening embedding, in the same layout: shape features, then the bag of words."""
     shapes = np.asarray([shape_features(a or "") for a in answers], dtype=np.float32)
-    parts = [heads, shapes] + ([bag_of_words(answers, bow_dims)] if bow_dims else [])
-    return np.concatenate(parts, axis=1)
+    return np.concatenate([shapes] + ([bag_of_words(answers, bow_dims)] if bow_dims else []), axis=1)
 
 
 @dataclass(frozen=True)
