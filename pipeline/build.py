@@ -237,7 +237,8 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     # the judge's and classifier's figures, tokens and cost belong to a build that kept nothing too: it was paid for
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
-               "harmful_partial_kept": _harmful_partial_policy(recipe), "rejection_sampling": dict(recipe.samples),
+               "harmful_partial_kept": _harmful_partial_policy(recipe),
+               "sensitive_content": _sensitive_content_policy(recipe), "rejection_sampling": dict(recipe.samples),
                "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens),
                "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
@@ -302,6 +303,17 @@ def labeller_for(recipe: Recipe, judge: JudgeStages | None) -> Labeller:
     rc = recipe.refusal_classifier
     llm = judge.refusal_labels if judge is not None and rc["method"] in ("llm", "cascade") else None
     return Labeller(rc["method"], llm=llm, cascade_threshold=rc["cascade_threshold"])
+
+
+def _sensitive_content_policy(recipe: Recipe) -> str:
+    """Who checked the content of answers to `sensitive` prompts, in words for the card. Any response type passes
+    the refusal gate there, and no offline check tells a safe helpful answer on a risky topic from a harmful one, so
+    without a judge nothing did: a user training on the rows must know."""
+    if recipe.judge["enabled"]:
+        return (f"checked by the judge: kept only with a safety score of at least "
+                f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
+    return ("not checked for safety (no judge): any response type passes the refusal gate and only the structure, "
+            "degeneration and consistency checks apply; configure `judge` before training on sensitive rows")
 
 
 def _harmful_partial_policy(recipe: Recipe) -> str:

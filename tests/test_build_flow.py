@@ -41,6 +41,8 @@ def test_build_publishes_everything(tmp_path, pool):
     assert card.startswith("---\n") and "## Funnel" in card and "configs:" in card and "consult" in card
     # no judge: only full refusals of harmful prompts, and the card says what the learned classifier counts as one
     assert "never kept: only full refusals" in card and "none of its paragraphs may read as an answer" in card
+    # nor does anything check the content of sensitive prompts' answers, and the card says that too
+    assert "Answers to sensitive prompts: not checked for safety (no judge)" in card
     assert res.funnel.consult["generated"] == {"benign": 0.0, "harmful": 1.0, "reasoning": 0.0}
     lock = (d / "recipe.lock.yaml").read_text()
     assert res.build_dir.name in lock and "packages:" in lock

@@ -57,7 +57,9 @@ def test_rubric_judge_scores_every_kept_record_and_counts_failures(tmp_path):
     assert judged["failures"] == 2 and judged["calls"] == len(rows) + 2 * 3
     rejects = pq.read_table(res.build_dir / "rejects" / "rejects.parquet").to_pylist()
     assert sum(r["stage"] == "judge_rejected" for r in rejects) == 2
-    assert "LLM judge" in (res.build_dir / "README.md").read_text()
+    card = (res.build_dir / "README.md").read_text()
+    assert "LLM judge" in card and "Answers to sensitive prompts: checked by the judge: kept only with a safety " \
+        "score of at least 3" in card
     # Another build of the same requests (here: the endpoint moved) is served from both caches: no calls.
     again = OpenAITestServer()
     with again as url2:
