@@ -190,7 +190,7 @@ def cmd_audit(args) -> int:
     from .audit import audit_file
     from .audit.inputs import AUDIT_FIELDS
 
-    result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind)
+    result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind, answers_only=args.answers_only)
     if result is None:
         return EXIT_BAD_INPUT
     rows, counts = result
@@ -244,14 +244,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="build the commit operations with huggingface_hub and list them; send nothing")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("classify-responses",
-                       help="label responses comply / refuse / safe_complete (JSONL in: response [, prompt])")
+                       help="label responses comply / refuse / safe_complete (JSONL, CSV/TSV, Parquet or a Hub "
+                            "dataset in: response [, prompt])")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's refusal_classifier (and its judge teacher for llm/cascade)")
     p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
                    help="read FIELD (response, prompt) from the file's COLUMN, e.g. response=completion (repeatable)")
     p.set_defaults(func=cmd_classify)
-    p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, Parquet or a Hub "
-                                     "dataset); one verdict a line, the funnel on stderr")
+    p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, CSV/TSV, Parquet "
+                                     "or a Hub dataset); one verdict a line, the funnel on stderr")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's filter settings, classifier and judge")
     p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
@@ -259,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                         "from the file's COLUMN, e.g. prompt=question (repeatable)")
     p.add_argument("--kind", choices=KINDS,
                    help="the kind of every row that gives none")
+    p.add_argument("--answers-only", action="store_true",
+                   help="rows may give an answer without reasoning (most public safety sets): judge those on the "
+                        "answer alone, skipping the checks of the reasoning (default: rejected as no_reasoning)")
     p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

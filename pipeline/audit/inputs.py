@@ -1,6 +1,7 @@
 """Traces someone else produced, turned into the pipeline's records so the build's own filters can judge them.
 
-Accepted rows (JSONL, one object a line; or Parquet / a Hub dataset):
+Accepted rows (JSONL, one object a line; CSV / TSV with a header, as public refusal evaluations often ship their
+labelled completions; or Parquet / a Hub dataset):
 - `prompt`, `kind` (harmful | benign | sensitive | reasoning), and either `response` (`<think>…</think>` then the
   answer) or `reasoning` + `answer`; optional `id`, `reference` (a reasoning
   prompt's answer; without one every check but correctness runs), `category`;
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..filters.citations import CITATION
-from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn
+from ..generate.protocol import CALL_OPEN, THINK_CLOSE, THINK_OPEN, parse_turn
 from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
 from ..util.hashing import sha256_obj
 
@@ -26,8 +27,12 @@ class InputError(Exception):
 
 
 def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for a JSONL file, a Parquet file, or a Hub dataset id (`datasets`, split train)."""
+    """(line number, row) for a JSONL file, a CSV / TSV file, a Parquet file, or a Hub dataset id (`datasets`, split
+    train)."""
     p = Path(path)
+    if p.suffix.lower() in (".csv", ".tsv"):
+        yield from _read_delimited(p)
+        return
     if p.suffix.lower() == ".parquet" or not (p.exists() or p.suffix.lower() in (".jsonl", ".json")):
         yield from _read_table(path)
         return
@@ -82,6 +87,36 @@ def mapped_rows(path: str, columns: dict[str, str] | None = None,
         if kind is not None and view.get("kind", view.get("prompt_kind")) is None:
             view["kind"] = kind
         yield n, row, view
+
+
+def _read_delimited(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV (or, by its suffix, tab-separated) file with a header line, each numbered by the file line it
+    starts on, so an error names the line a user would open (a quoted answer may span many lines). Every value is a
+    string, as the file gives it; a row with more cells than the header is an error, not a guess."""
+    import csv
+
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    csv.field_size_limit(2**31 - 1)      # a long answer is one cell; the default limit is 128 KiB
+    delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, None)
+            if not header or not any(h.strip() for h in header):
+                raise InputError(f"{p}:1: no header line")
+            start = reader.line_num + 1
+            for cells in reader:
+                n, start = start, reader.line_num + 1
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) > len(header):
+                    raise InputError(f"{p}:{n}: {len(cells)} cells, but the header names {len(header)}")
+                yield n, dict(zip(header, cells))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not UTF-8 text ({e})") from None
+    except csv.Error as e:
+        raise InputError(f"{p}:{reader.line_num}: not valid CSV ({e})") from None
 
 
 def _read_table(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -167,16 +202,32 @@ def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationR
     return _record(row, where, kind, users[0]["content"], texts, tools, source)
 
 
-def to_record(n: int, row: dict, source: str) -> GenerationRecord:
+def to_record(n: int, row: dict, source: str, answers_only: bool = False) -> GenerationRecord:
+    """`answers_only`: a row may give an answer with no reasoning (a `response` without a thinking block, or an
+    `answer` alone), as most public safety sets do; such a trace is judged on its answer alone (see
+    answer_only_turns). Otherwise a trace without reasoning is read as it is, and the structure check rejects it."""
     where = f"{source}:{n}"
     kind = _kind(row, where)
     if "messages" in row and row["messages"] is not None:
-        return _from_messages(row, where, kind, source)
+        return _answer_only_turns(_from_messages(row, where, kind, source), answers_only)
     prompt = _text(row, "prompt", where)
     if "response" in row:
         text = _text(row, "response", where)
+    elif answers_only and row.get("reasoning") is None and "answer" in row:
+        text = _text(row, "answer", where)
     elif "reasoning" in row or "answer" in row:
         text = f"{THINK_OPEN}\n{_text(row, 'reasoning', where)}\n{THINK_CLOSE}\n{_text(row, 'answer', where)}"
     else:
         raise InputError(f"{where}: needs 'response', or 'reasoning' and 'answer', or 'messages'")
-    return _record(row, where, kind, prompt, [text], [], source)
+    return _answer_only_turns(_record(row, where, kind, prompt, [text], [], source), answers_only)
+
+
+def _answer_only_turns(record: GenerationRecord, answers_only: bool) -> GenerationRecord:
+    """With `answers_only`, a turn that has no thinking block and no tool call becomes an answer without reasoning
+    (reasoning None, the whole text its answer) instead of a `no_reasoning` parse error; the filters then skip
+    what they read in the reasoning (FilterSettings.answers_only)."""
+    if answers_only:
+        for t in record.turns:
+            if t.parse_error == "no_reasoning" and CALL_OPEN not in t.text:
+                t.parse_error, t.reasoning, t.answer = None, None, t.text.strip()
+    return record

@@ -90,15 +90,18 @@ def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None)
 
 
 def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[str, str] | None = None,
-               kind: str | None = None) -> tuple[list[dict[str, Any]], Counter]:
+               kind: str | None = None, answers_only: bool = False) -> tuple[list[dict[str, Any]], Counter]:
     """One verdict per input row, in order, and the counts by stage and reason. `allow_cut` keeps traces that stop
     mid-sentence (as `format_guard.allow_cut_reasoning` does in a build): what the other checks make of a file
     known to be cut. `columns` maps the input fields to the file's own column names; `kind` is the kind of rows
-    that give none."""
-    records = [to_record(n, view, path) for n, _, view in mapped_rows(path, columns, kind)]
+    that give none. `answers_only` judges rows that give no reasoning on their answers alone (the checks of the
+    reasoning skipped for them; see FilterSettings.answers_only)."""
+    records = [to_record(n, view, path, answers_only) for n, _, view in mapped_rows(path, columns, kind)]
     settings = _settings(recipe)
     if allow_cut:
         settings = replace(settings, allow_cut_reasoning=True)
+    if answers_only:
+        settings = replace(settings, answers_only=True)
     with _judge(recipe) as judge:
         outcomes = apply_filters(records, settings, _labeller(recipe, judge))
         if judge is not None and recipe.judge["enabled"]:

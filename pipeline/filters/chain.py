@@ -34,6 +34,10 @@ class FilterSettings:
     judge_enabled: bool = False
     allow_cut_reasoning: bool = False   # format_guard.allow_cut_reasoning
     refusal_gate: dict = field(default_factory=dict)   # refusal_classifier: min_comply_probability, ...
+    # `ascl audit --answers-only`: a trace may have no reasoning (reasoning None, as the audit reads answer-only
+    # rows); the structure check lets it through and the reasoning's checks have nothing to read. Never in a build:
+    # a training trace without reasoning is no chain-of-thought trace.
+    answers_only: bool = False
 
 
 def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace:
@@ -69,7 +73,8 @@ def _relevance(records: list[GenerationRecord]) -> tuple[dict[str, float], dict[
         return {}, {}
     prompts = embed([r.request.prompt.text for r in records])
     reasons = embed(["\n".join(t.reasoning or "" for t in r.turns) or " " for r in records])
-    reasoning = {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)}
+    reasoning = {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)
+                 if any(t.reasoning for t in r.turns)}     # no reasoning (an answer-only audit): nothing to relate
     tails = {i: t for i, r in enumerate(records)
              if len((t := " ".join(answer_sentences(r.final.answer or ""))).split()) >= 15}
     answer = {}
@@ -98,7 +103,7 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
     facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), relevance=relevance.get(r.id),
                               answer_relevance=answer_relevance.get(r.id), correct=_correct(r),
                               content_comply=content.get(r.id)) for r in answered}
-    filters = (StructureFilter(settings.allow_cut_reasoning), LanguageFilter(),
+    filters = (StructureFilter(settings.allow_cut_reasoning, settings.answers_only), LanguageFilter(),
                DegenerationFilter(settings.degeneration),
                CitationFilter(),
                RefusalFilter(facts, settings.refusal_gate),

@@ -394,7 +394,7 @@ class ConsistencyFilter(Filter):
             # teacher's or a derivation's paragraphs may open with "So:" or "Thus:".
             if is_dialogue(reasoning):
                 return "reasoning_persona_answers" if second_voice_answers(reasoning) else "reasoning_role_play"
-            if not weighs_the_request(reasoning):
+            if reasoning.strip() and not weighs_the_request(reasoning):   # no reasoning: an answer-only audit
                 return "reasoning_ignores_the_request"
             if accepts_the_request(record.request.prompt.text, answer):
                 return "answer_accepts_the_request"

@@ -36,7 +36,14 @@ def missing_dependency(method: str) -> str | None:
 
 
 def _answer(r: GenerationRecord) -> str:
-    return r.final.answer or "" if r.final is not None else ""
+    """The text the user was shown. A completion with no thinking block at all is all answer: its label is that
+    text's, not an empty answer's (`refuse`), though the structure check rejects it (`no_reasoning`)."""
+    t = r.final
+    if t is None:
+        return ""
+    if t.answer is None and t.parse_error == "no_reasoning":
+        return t.text.strip()
+    return t.answer or ""
 
 
 @dataclass

@@ -39,8 +39,9 @@ def is_truncated(record: GenerationRecord) -> bool:
 class StructureFilter(Filter):
     name, stage = "structure", "invalid_structure"
 
-    def __init__(self, allow_cut_reasoning: bool = False):
+    def __init__(self, allow_cut_reasoning: bool = False, answers_only: bool = False):
         self.allow_cut_reasoning = allow_cut_reasoning
+        self.answers_only = answers_only     # FilterSettings.answers_only: a turn may come without reasoning
 
     def check(self, record: GenerationRecord) -> str | None:
         final = record.final
@@ -48,7 +49,7 @@ class StructureFilter(Filter):
             return "no_turns"
         if final.parse_error and final.parse_error != "malformed_tool_call":
             return final.parse_error
-        if not final.reasoning:
+        if not final.reasoning and not (self.answers_only and final.reasoning is None):
             return "empty_reasoning"
         if final.tool_call is not None or final.parse_error == "malformed_tool_call":
             return "tool_call_in_explicit_mode" if record.request.mode == "explicit" else "tool_call_limit_exceeded"
@@ -63,12 +64,12 @@ class StructureFilter(Filter):
             return "unanswered_tool_call"
         # A call that got an error result (bad JSON, unknown tool or category, missing arguments) is kept in the
         # trace and counted in the funnel; the trace is judged on what the teacher did after it.
-        if any(not t.reasoning for t in record.turns):
+        if any(not t.reasoning and not (self.answers_only and t.reasoning is None) for t in record.turns):
             return "empty_reasoning"
         cap = None if self.allow_cut_reasoning else guard_reasoning_cap(record.request.guard)
         if cap is not None:
             for t in record.turns:
-                text = _DECISION_LINE.sub("", t.reasoning.strip()).strip()   # the thinking the guard capped
+                text = _DECISION_LINE.sub("", (t.reasoning or "").strip()).strip()   # the thinking the guard capped
                 # The guard ended the thinking at its character cap, mid-sentence: the reasoning is cut off, and a
                 # model trained on it learns to stop thinking mid-thought.
                 if len(text) >= cap - 2 and not _SENTENCE_END.search(text):
@@ -80,7 +81,7 @@ class StructureFilter(Filter):
             return "answer_cut_at_guard_limit"
         if not self.allow_cut_reasoning:
             # only the thinking before the answer: thinking before a tool call may stop where the call starts
-            if ends_mid_sentence(_DECISION_LINE.sub("", final.reasoning.strip())):
+            if ends_mid_sentence(_DECISION_LINE.sub("", (final.reasoning or "").strip())):
                 return "reasoning_ends_mid_sentence"
             if ends_mid_sentence(answer):
                 return "answer_ends_mid_sentence"
