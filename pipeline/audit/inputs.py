@@ -205,7 +205,7 @@ def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationR
 def to_record(n: int, row: dict, source: str, answers_only: bool = False) -> GenerationRecord:
     """`answers_only`: a row may give an answer with no reasoning (a `response` without a thinking block, or an
     `answer` alone), as most public safety sets do; such a trace is judged on its answer alone (see
-    answer_only_turns). Otherwise a trace without reasoning is read as it is, and the structure check rejects it."""
+    _answer_only_turns). Otherwise a trace without reasoning is read as it is, and the structure check rejects it."""
     where = f"{source}:{n}"
     kind = _kind(row, where)
     if "messages" in row and row["messages"] is not None:
