@@ -207,6 +207,11 @@ def test_answer_only_csv_is_read_and_judged_on_its_answers_with_answers_only(tmp
     labelled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["response_type"] for r in labelled] == ["comply", "refuse", "refuse", "comply"]
     assert labelled[0]["completion"].count("\n") == 1                       # the cell as the file gives it
+    tsv = tmp_path / "completions.tsv"                      # tab-separated, with a byte-order mark and CRLF lines
+    tsv.write_bytes(b"\xef\xbb\xbfprompt\tcompletion\r\nHi\tNo.\r\nList files\tRun `ls -la` in the folder.\r\n")
+    assert main(["classify-responses", str(tsv), "--column", "response=completion"]) == 0
+    labelled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["prompt"], r["response_type"]) for r in labelled] == [("Hi", "refuse"), ("List files", "comply")]
 
 
 @pytest.mark.parametrize("content, where, message", [
