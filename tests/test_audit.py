@@ -108,21 +108,27 @@ def test_classify_responses_keeps_the_input_and_adds_label_and_confidence(tmp_pa
     assert out[0]["extra"] == 1 and all(0 < o["confidence"] <= 1 for o in out)
 
 
-@pytest.mark.parametrize("content, where, message", [
-    ('{"prompt": "x", "kind": "harmful", "response": "y"}\nnot json\n', ":2:", "not a JSON object"),
-    ('{"prompt": "x", "kind": "evil", "response": "y"}\n', ":1:", "field 'kind' must be one of"),
-    ('{"prompt": "x", "kind": "benign"}\n', ":1:", "needs 'response'"),
-    ('{"kind": "benign", "response": "y"}\n', ":1:", "field 'prompt'"),
-    ('{"kind": "benign", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, '
+@pytest.mark.parametrize("name, content, where, message", [
+    ("bad.jsonl", '{"prompt": "x", "kind": "harmful", "response": "y"}\nnot json\n', ":2:", "not a JSON object"),
+    ("bad.jsonl", '{"prompt": "x", "kind": "evil", "response": "y"}\n', ":1:", "field 'kind' must be one of"),
+    ("bad.jsonl", '{"prompt": "x", "kind": "benign"}\n', ":1:", "needs 'response'"),
+    ("bad.jsonl", '{"kind": "benign", "response": "y"}\n', ":1:", "field 'prompt'"),
+    ("bad.jsonl", '{"kind": "benign", "messages": [{"role": "user", "content": "Hi"}, '
+     '{"role": "assistant", "content": "Hello"}, '
      '{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Red."}]}\n', ":1:",
      "has 2 user messages"),
+    # CSV: the line a user would open (a quoted cell may span lines), more cells than the header, no header at all
+    ("bad.csv", "prompt,kind,response\nx,benign,fine\n\"y\nz\",benign,ok\nw,evil,no\n", ":5:",
+     "field 'kind' must be one of"),
+    ("bad.csv", "prompt,kind,response\nx,benign,fine,extra\n", ":2:", "4 cells, but the header names 3"),
+    ("bad.csv", "", ":1:", "no header line"),
 ])
-def test_bad_audit_input_names_the_line_and_exits_2(tmp_path, capsys, content, where, message):
-    path = tmp_path / "bad.jsonl"
+def test_bad_audit_input_names_the_line_and_exits_2(tmp_path, capsys, name, content, where, message):
+    path = tmp_path / name
     path.write_text(content)
     assert main(["audit", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"bad.jsonl{where}" in err and message in err
+    assert f"{name}{where}" in err and message in err
 
 
 def test_a_reasoning_trace_without_a_reference_gets_every_check_but_correctness(tmp_path, capsys):
@@ -213,15 +219,3 @@ def test_answer_only_csv_is_read_and_judged_on_its_answers_with_answers_only(tmp
     labelled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["prompt"], r["response_type"]) for r in labelled] == [("Hi", "refuse"), ("List files", "comply")]
 
-
-@pytest.mark.parametrize("content, where, message", [
-    ("prompt,kind,response\nx,benign,fine\n\"y\nz\",benign,ok\nw,evil,no\n", ":5:", "field 'kind' must be one of"),
-    ("prompt,kind,response\nx,benign,fine,extra\n", ":2:", "4 cells, but the header names 3"),
-    ("", ":1:", "no header line"),
-])
-def test_bad_csv_input_names_the_line_a_user_would_open(tmp_path, capsys, content, where, message):
-    path = tmp_path / "bad.csv"
-    path.write_text(content)
-    assert main(["audit", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert f"bad.csv{where}" in err and message in err
