@@ -162,7 +162,8 @@ def test_other_datasets_column_names_and_a_kind_for_every_row_can_be_given(tmp_p
     assert [o["kept"] for o in out] == [True, True]
     assert main(args[:-2]) == 2 and "field 'kind'" in capsys.readouterr().err
     assert main(["audit", path, "--column", "prompt=title", "--kind", "benign"]) == 2
-    assert "other.jsonl:1: no column 'title' (read as 'prompt')" in capsys.readouterr().err
+    assert "other.jsonl:1: no column 'title' (read as 'prompt'); the row's columns: question, output, thought" \
+        in capsys.readouterr().err
     assert main(["audit", path, "--column", "question"]) == 2 and "FIELD=COLUMN" in capsys.readouterr().err
     assert main(["classify-responses", path, "--column", "response=output"]) == 0
     labelled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

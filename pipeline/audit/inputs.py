@@ -82,7 +82,8 @@ def mapped_rows(path: str, columns: dict[str, str] | None = None,
         view = {k: v for k, v in row.items() if k not in columns}
         for field, column in columns.items():
             if column not in row:
-                raise InputError(f"{path}:{n}: no column {column!r} (read as {field!r})")
+                raise InputError(f"{path}:{n}: no column {column!r} (read as {field!r}); the row's columns: "
+                                 + ", ".join(map(str, row)))
             view[field] = row[column]
         if kind is not None and view.get("kind", view.get("prompt_kind")) is None:
             view["kind"] = kind
