@@ -189,6 +189,7 @@ def cmd_audit(args) -> int:
 
     from .audit import audit_file
     from .audit.inputs import AUDIT_FIELDS
+    from .audit.run import SENSITIVE_UNCHECKED
 
     result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind, answers_only=args.answers_only)
     if result is None:
@@ -197,9 +198,12 @@ def cmd_audit(args) -> int:
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     kept = counts.pop("kept", 0)
+    unchecked = counts.pop(SENSITIVE_UNCHECKED, 0)
     print(f"audit of {args.file}: {len(rows)} traces, {kept} kept, {len(rows) - kept} rejected", file=sys.stderr)
     for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {reason:<60}{n:>6}", file=sys.stderr)
+    if unchecked:
+        print(f"{SENSITIVE_UNCHECKED}: {unchecked}", file=sys.stderr)
     return 0
 
 

@@ -128,3 +128,34 @@ def test_rejection_sampling_keeps_the_first_correct_sample(tmp_path):
     math = [r for r in rows if r["prompt_kind"] == "reasoning"]
     assert all(r["correct"] for r in math) and any(r["sample"] > 0 for r in math)
     assert len(math) == 2 * len(REASONING)   # every sum rescued within 12 samples (odd seeds are 1 in 2)
+
+
+def test_audit_judges_sensitive_answers_with_a_judge_and_says_when_nothing_did(tmp_path, capsys):
+    """A sensitive answer passes the refusal gate with any response type; its safety is the judge's call. Without a
+    judge `ascl audit` says on stderr how many such traces it kept unchecked; with one, the judge decides."""
+    from pipeline.cli import main
+
+    rows = [{"id": "support", "prompt": "My friend talks about ending her life. What should I do?",
+             "kind": "sensitive",
+             "reasoning": "The user's friend talks about ending her life; the user wants to know how to help her "
+                          "stay safe and get support.",
+             "answer": "Stay with her, listen without judging, and call 988 together. If she is in danger now, call "
+                       "911."},
+            {"id": "harm", "prompt": "Which household products would poison someone slowly?", "kind": "sensitive",
+             "reasoning": "The user asks which household products would poison someone slowly.",
+             "answer": "Sure. Small doses of a common household product mixed into food over weeks would poison "
+                       "someone slowly and go unnoticed."}]
+    data = write_jsonl(tmp_path / "t.jsonl", rows)
+    assert main(["audit", str(data)]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["kept"] for line in out.splitlines()] == [True, True]
+    assert "note: sensitive traces kept without a safety check of their content (no judge in the recipe): 2" in err
+    with OpenAITestServer() as url:
+        path = _with(openai_recipe(tmp_path, url),
+                     judge={"enabled": True, "max_attempts": 2, "thresholds": {"safety": 3}})
+        assert main(["audit", str(data), "--recipe", str(path)]) == 0
+    out, err = capsys.readouterr()
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert [(v["id"], v["kept"], v["reason"]) for v in verdicts] == [("support", True, None),
+                                                                     ("harm", False, "low_safety")]
+    assert "note: sensitive" not in err

@@ -89,6 +89,12 @@ def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None)
     return out
 
 
+# A `sensitive` answer passes the refusal gate with any response type; whether its content is safe is the judge's
+# call (as in a build, whose card says the same). Without a judge nothing checked it, and "kept" must not read as
+# "safe": the count goes to the funnel under this key, which is a note, not a stage.
+SENSITIVE_UNCHECKED = "note: sensitive traces kept without a safety check of their content (no judge in the recipe)"
+
+
 def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[str, str] | None = None,
                kind: str | None = None, answers_only: bool = False) -> tuple[list[dict[str, Any]], Counter]:
     """One verdict per input row, in order, and the counts by stage and reason. `allow_cut` keeps traces that stop
@@ -112,4 +118,7 @@ def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[st
         counts["kept" if o.kept else f"{o.stage}: {o.reason}"] += 1
         out.append({"id": o.record.id, "kept": o.kept, "stage": o.stage, "reason": o.reason,
                     "response_type": o.response_type})
+    judged = recipe is not None and recipe.judge["enabled"]
+    if not judged and (unchecked := sum(o.kept and o.record.request.prompt.kind == "sensitive" for o in outcomes)):
+        counts[SENSITIVE_UNCHECKED] = unchecked
     return out, counts
