@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..filters.citations import CITATION
-from ..generate.protocol import CALL_OPEN, THINK_CLOSE, THINK_OPEN, parse_turn
+from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn, unthought_answer
 from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
 from ..util.hashing import sha256_obj
 
@@ -229,6 +229,6 @@ def _answer_only_turns(record: GenerationRecord, answers_only: bool) -> Generati
     what they read in the reasoning (FilterSettings.answers_only)."""
     if answers_only:
         for t in record.turns:
-            if t.parse_error == "no_reasoning" and CALL_OPEN not in t.text:
-                t.parse_error, t.reasoning, t.answer = None, None, t.text.strip()
+            if (text := unthought_answer(t)) is not None:
+                t.parse_error, t.reasoning, t.answer = None, None, text
     return record

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..generate.protocol import unthought_answer
 from ..records import GenerationRecord
 from .refusal_classifier import classify_response
 
@@ -38,12 +39,9 @@ def missing_dependency(method: str) -> str | None:
 def _answer(r: GenerationRecord) -> str:
     """The text the user was shown. A completion with no thinking block at all is all answer: its label is that
     text's, not an empty answer's (`refuse`), though the structure check rejects it (`no_reasoning`)."""
-    t = r.final
-    if t is None:
+    if r.final is None:
         return ""
-    if t.answer is None and t.parse_error == "no_reasoning":
-        return t.text.strip()
-    return t.answer or ""
+    return r.final.answer or unthought_answer(r.final) or ""
 
 
 @dataclass

@@ -43,13 +43,17 @@ class StructureFilter(Filter):
         self.allow_cut_reasoning = allow_cut_reasoning
         self.answers_only = answers_only     # FilterSettings.answers_only: a turn may come without reasoning
 
+    def _lacks_reasoning(self, turn) -> bool:
+        """Empty reasoning, unless an answer-only audit gave the turn none at all (reasoning None)."""
+        return not turn.reasoning and not (self.answers_only and turn.reasoning is None)
+
     def check(self, record: GenerationRecord) -> str | None:
         final = record.final
         if final is None:
             return "no_turns"
         if final.parse_error and final.parse_error != "malformed_tool_call":
             return final.parse_error
-        if not final.reasoning and not (self.answers_only and final.reasoning is None):
+        if self._lacks_reasoning(final):
             return "empty_reasoning"
         if final.tool_call is not None or final.parse_error == "malformed_tool_call":
             return "tool_call_in_explicit_mode" if record.request.mode == "explicit" else "tool_call_limit_exceeded"
@@ -64,7 +68,7 @@ class StructureFilter(Filter):
             return "unanswered_tool_call"
         # A call that got an error result (bad JSON, unknown tool or category, missing arguments) is kept in the
         # trace and counted in the funnel; the trace is judged on what the teacher did after it.
-        if any(not t.reasoning and not (self.answers_only and t.reasoning is None) for t in record.turns):
+        if any(self._lacks_reasoning(t) for t in record.turns):
             return "empty_reasoning"
         cap = None if self.allow_cut_reasoning else guard_reasoning_cap(record.request.guard)
         if cap is not None:

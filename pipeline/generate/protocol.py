@@ -118,6 +118,15 @@ def parse_turn(text: str, finish_reason: str, prompt_tokens: int, completion_tok
     return turn
 
 
+def unthought_answer(turn: Turn) -> str | None:
+    """The whole text of a completion that has no thinking block and no tool call (`no_reasoning`): what its reader
+    was shown. None for any other turn. The labeller labels it (a build still rejects the trace), and `ascl audit
+    --answers-only` judges it as an answer without reasoning."""
+    if turn.parse_error == "no_reasoning" and CALL_OPEN not in turn.text:
+        return turn.text.strip()
+    return None
+
+
 def _parse_call(payload: str) -> dict | None:
     try:
         obj = json.loads(payload)
