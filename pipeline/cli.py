@@ -248,15 +248,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="build the commit operations with huggingface_hub and list them; send nothing")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("classify-responses",
-                       help="label responses comply / refuse / safe_complete (JSONL, CSV/TSV, Parquet or a Hub "
-                            "dataset in: response [, prompt])")
+                       help="label responses comply / refuse / safe_complete (JSONL, a JSON array, CSV/TSV, Parquet "
+                            "or a Hub dataset in: response [, prompt])")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's refusal_classifier (and its judge teacher for llm/cascade)")
     p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
                    help="read FIELD (response, prompt) from the file's COLUMN, e.g. response=completion (repeatable)")
     p.set_defaults(func=cmd_classify)
-    p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, CSV/TSV, Parquet "
-                                     "or a Hub dataset); one verdict a line, the funnel on stderr")
+    p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, a JSON array, CSV/TSV, "
+                                     "Parquet or a Hub dataset); one verdict a line, the funnel on stderr")
     p.add_argument("file")
     p.add_argument("--recipe", help="use this recipe's filter settings, classifier and judge")
     p.add_argument("--column", action="append", metavar="FIELD=COLUMN",

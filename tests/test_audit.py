@@ -122,6 +122,16 @@ def test_classify_responses_keeps_the_input_and_adds_label_and_confidence(tmp_pa
      "field 'kind' must be one of"),
     ("bad.csv", "prompt,kind,response\nx,benign,fine,extra\n", ":2:", "4 cells, but the header names 3"),
     ("bad.csv", "", ":1:", "no header line"),
+    # a JSON array: the line the item starts on; items that are not objects, broken JSON, a missing comma, text after
+    # the array, and one object over several lines (neither JSON Lines nor an array)
+    ("bad.json", '[\n  {"prompt": "x", "kind": "benign", "response": "y"},\n  {"prompt": "x", "kind": "evil",\n'
+     '   "response": "y"}\n]\n', ":3:", "field 'kind' must be one of"),
+    ("bad.json", '[\n  {"prompt": "x", "kind": "benign", "response": "y"},\n  42\n]', ":3:", "an item of the array is not a JSON object"),
+    ("bad.json", '[\n  {"prompt": "x", "kind": "benign", "response": "y"},\n  {"prompt": "x",\n   "kind": }\n]', ":4:", "not valid JSON"),
+    ("bad.json", '[\n  {"prompt": "x", "kind": "benign", "response": "y"}\n  {"prompt": "x"}\n]', ":3:",
+     "expected ',' or ']'"),
+    ("bad.json", '[{"prompt": "x", "kind": "benign", "response": "y"}]\n\nmore', ":3:", "text after the end"),
+    ("bad.json", '{\n  "data": []\n}\n', ":1:", "one JSON object over several lines"),
 ])
 def test_bad_audit_input_names_the_line_and_exits_2(tmp_path, capsys, name, content, where, message):
     path = tmp_path / name
@@ -169,6 +179,36 @@ def test_other_datasets_column_names_and_a_kind_for_every_row_can_be_given(tmp_p
     labelled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["response_type"] for r in labelled] == ["comply", "refuse"]
     assert "response" not in labelled[0] and labelled[0]["output"] == rows[0]["output"]   # the row as it was read
+
+
+def test_a_json_array_is_read_like_json_lines(tmp_path, capsys):
+    """Many public sets ship one JSON array, often pretty-printed (a strong teacher's traces as `[{"question": …,
+    "output": "<think>…</think>…"}, …]`): the same rows as JSON Lines get the same verdicts, in the same order."""
+    rows = [{k: v for k, v in r.items() if k != "kind"} | {"question": r["prompt"]} for r in TRACES]
+    for r in rows:
+        del r["prompt"]
+    rows[0]["response"] += "\u2028"      # a line separator inside a string is not a line end, in either form
+    args = ["--column", "prompt=question", "--kind", "harmful"]
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert "\u2028" in jsonl.read_text(encoding="utf-8")
+    assert main(["audit", str(jsonl), *args]) == 0
+    as_lines = capsys.readouterr().out
+    pretty = tmp_path / "rows.json"
+    pretty.write_text("\ufeff" + json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")       # with a byte-order mark, as some tools write
+    assert main(["audit", str(pretty), *args]) == 0
+    assert capsys.readouterr().out == as_lines
+    one_line = tmp_path / "one_line.json"
+    one_line.write_text(json.dumps(rows))
+    assert main(["audit", str(one_line), *args]) == 0
+    verdicts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert verdicts == [json.loads(line) for line in as_lines.splitlines()] and len(verdicts) == len(TRACES)
+    assert verdicts[0]["id"] == "keep-refusal" and verdicts[0]["kept"] and not verdicts[1]["kept"]
+    assert main(["classify-responses", str(pretty), "--column", "response=answer"]) == 2   # rows 0-1 have no 'answer'
+    assert "rows.json:2: no column 'answer'" in capsys.readouterr().err
+    empty = tmp_path / "empty.json"
+    empty.write_text("[ ]\n")
+    assert main(["audit", str(empty)]) == 0 and capsys.readouterr().out == ""
 
 
 def test_bad_classify_input_exits_2(tmp_path, capsys):

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import make_recipe
-from pipeline.recipe import load_recipe
+from pipeline.recipe import RecipeError, load_recipe
 from pipeline.rules import load_rulebook
 from pipeline.sources import load_prompts
 
@@ -62,3 +62,19 @@ def test_hub_dataset_path_is_real_code(tmp_path):
     path = make_recipe(tmp_path, sources=[{"name": "hub", "dataset": "someone/does-not-exist", "kind": "benign"}])
     with pytest.raises(Exception):
         _load(path)
+
+
+def test_a_json_array_source_is_read_item_by_item(tmp_path):
+    """Public prompt sets often ship as one (pretty-printed) JSON array. Its items are rows like JSON Lines rows, a
+    non-object item is a bad row; an array that stops being JSON is an error naming the source and the line."""
+    rows = [{"question": "What is the boiling point of water at sea level?"}, ["not an object"],
+            {"question": "Name a prime number above 10."}, {"text": "no prompt column"}]
+    (tmp_path / "arr.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(rows, indent=2).encode())
+    src = [{"name": "arr", "path": "arr.json", "kind": "benign", "columns": {"prompt": "question"}}]
+    prompts, report = _load(make_recipe(tmp_path, sources=src))
+    assert [p.text for p in prompts] == [rows[0]["question"], rows[2]["question"]]
+    assert report.skipped == {"malformed_row": 1, "missing": 1} and report.read == 4
+    (tmp_path / "arr.json").write_text('[\n  {"question": "Fine?"},\n  {"question": "Broken\n]\n')
+    with pytest.raises(RecipeError) as e:
+        _load(make_recipe(tmp_path, sources=src))
+    assert "sources[0]" in str(e.value) and "arr.json" in str(e.value) and "line 3: not valid JSON" in str(e.value)

@@ -20,6 +20,7 @@ from ..filters.citations import CITATION
 from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn, unthought_answer
 from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
 from ..util.hashing import sha256_obj
+from ..util.jsonarray import BOM, JSONArrayError, array_items, decode, is_array
 
 
 class InputError(Exception):
@@ -27,8 +28,9 @@ class InputError(Exception):
 
 
 def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for a JSONL file, a CSV / TSV file, a Parquet file, or a Hub dataset id (`datasets`, split
-    train)."""
+    """(line number, row) for a JSON Lines file, a JSON file holding an array of objects (how many public sets ship,
+    e.g. a teacher's traces as `[{"question": …, "output": …}, …]`), a CSV / TSV file, a Parquet file, or a Hub
+    dataset id (`datasets`, split train)."""
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv"):
         yield from _read_delimited(p)
@@ -38,17 +40,32 @@ def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     if not p.is_file():
         raise InputError(f"{path}: not a file")
-    with open(p, "rb") as f:
-        for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise InputError(f"{path}:{n}: not a JSON object ({e})") from None
+    data = p.read_bytes()
+    if is_array(data):
+        yield from _json_array(path, data)
+        return
+    for n, raw in enumerate(data.removeprefix(BOM).split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            hint = ("; the file looks like one JSON object over several lines: give JSON Lines (one object a line) "
+                    "or a JSON array of objects") if n == 1 and raw.strip() == b"{" else ""
+            raise InputError(f"{path}:{n}: not a JSON object ({e}){hint}") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{n}: not a JSON object")
+        yield n, row
+
+
+def _json_array(path: str, data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        for n, row in array_items(decode(data)):
             if not isinstance(row, dict):
-                raise InputError(f"{path}:{n}: not a JSON object")
+                raise InputError(f"{path}:{n}: an item of the array is not a JSON object")
             yield n, row
+    except JSONArrayError as e:
+        raise InputError(f"{path}:{e.line}: {e.message}") from None
 
 
 AUDIT_FIELDS = ("prompt", "kind", "response", "reasoning", "answer", "messages", "id", "reference", "category")
