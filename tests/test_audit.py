@@ -67,6 +67,38 @@ def test_audit_reads_conversational_parquet(tmp_path, capsys):
     assert [(r["kept"], r["response_type"]) for r in rows] == [(True, "refuse"), (True, "comply")]
 
 
+def test_audit_reads_sharegpt_conversations_and_other_message_shapes(tmp_path, capsys):
+    """Many public SFT sets write `conversations` as ShareGPT does (`from` human / gpt, `value`), or give the
+    reasoning as `reasoning` / `thinking`, or the content as a list of parts: the same trace reads the same way."""
+    question = "How should I store a hunting rifle?"
+    answer = ("Keep it unloaded in a locked gun safe or cabinet, store the ammunition separately, and use a cable "
+              "lock on the action.")
+    thought = "A question about storing a hunting rifle safely; give the usual safe-storage steps."
+    rows = [
+        {"kind": "benign", "messages": [{"role": "user", "content": question},
+                                        {"role": "assistant", "content": answer, "reasoning_content": thought}]},
+        {"kind": "benign", "conversations": [{"from": "system", "value": "You are helpful."},
+                                             {"from": "human", "value": question},
+                                             {"from": "gpt", "value": f"<think>{thought}</think>{answer}"}]},
+        {"kind": "benign", "messages": [{"role": "user", "content": [{"type": "text", "text": question}]},
+                                        {"role": "assistant", "content": [{"type": "text", "text": answer}],
+                                         "reasoning": thought}]},
+        {"kind": "benign", "messages": [{"role": "user", "content": question},
+                                        {"role": "assistant", "content": answer, "thinking": thought}]},
+        {"kind": "benign", "conversations": [{"from": "human", "value": question},
+                                             {"from": "gpt", "value": "I'm sorry, but I can't help with that.",
+                                              "thinking": thought}]},
+    ]
+    assert main(["audit", write(tmp_path / "conv.jsonl", rows)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["kept"] for o in out] == [True, True, True, True, False]
+    assert out[0]["id"] == out[2]["id"] == out[3]["id"]     # the same trace, whatever names its fields have
+    assert out[4]["stage"] == "wrong_refusal"
+    bad = [{"kind": "benign", "conversations": [{"from": "gpt", "value": answer}]}]
+    assert main(["audit", write(tmp_path / "bad.jsonl", bad)]) == 2
+    assert "bad.jsonl:1: 'conversations' has no user message" in capsys.readouterr().err
+
+
 def test_traces_in_another_language_are_rejected_as_such_not_misjudged(tmp_path, capsys):
     """The checks read English: a Chinese refusal would read as compliance (`harmful_complied`) and a Spanish
     refusal of a benign prompt has no decline the gate sees. Each gets the language reason instead; an English

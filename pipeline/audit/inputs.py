@@ -187,17 +187,36 @@ def _record(row: dict, where: str, kind: str, prompt_text: str, texts: list[str]
     return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=turns, tools=tools)
 
 
-def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationRecord:
-    msgs = row["messages"]
+# Speaker names of the ShareGPT form (`{"from": "human", "value": …}`), in which many public SFT sets write their
+# conversations (under `conversations`), mapped to the OpenAI roles the checks read.
+_SPEAKERS = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
+             "system": "system", "tool": "tool", "function": "tool", "observation": "tool"}
+
+
+def _message(m: dict) -> dict:
+    """One message in the OpenAI form: `role` (or ShareGPT's `from`), `content` (or `value`; a list of content parts
+    is joined), and the reasoning under any of the names providers and datasets give it (`reasoning_content`,
+    `reasoning`, `thinking`)."""
+    role = m["role"] if "role" in m else _SPEAKERS.get(str(m.get("from", "")).strip().lower())
+    content = m["content"] if "content" in m else m.get("value")
+    if isinstance(content, list):
+        content = "".join(part.get("text") or "" for part in content if isinstance(part, dict))
+    reasoning = m.get("reasoning_content") or m.get("reasoning") or m.get("thinking")
+    return {**m, "role": role, "content": content, "reasoning_content": reasoning}
+
+
+def _from_messages(row: dict, where: str, kind: str, source: str, field: str = "messages") -> GenerationRecord:
+    msgs = row[field]
     if not isinstance(msgs, list) or not msgs or not all(isinstance(m, dict) for m in msgs):
-        raise InputError(f"{where}: field 'messages' must be a list of message objects")
+        raise InputError(f"{where}: field {field!r} must be a list of message objects")
+    msgs = [_message(m) for m in msgs]
     users = [m for m in msgs if m.get("role") == "user"]
     if not users or not isinstance(users[0].get("content"), str):
-        raise InputError(f"{where}: 'messages' has no user message")
+        raise InputError(f"{where}: {field!r} has no user message")
     if len(users) > 1:
         # A trace here is one request and the turns that answer it (tool calls included). Reading a chat's later
         # exchanges as turns of the first would judge answers against the wrong request, so it is refused.
-        raise InputError(f"{where}: 'messages' has {len(users)} user messages; a trace answers one request "
+        raise InputError(f"{where}: {field!r} has {len(users)} user messages; a trace answers one request "
                          "(give each exchange as its own row)")
     texts, tools = [], []
     for m in msgs:
@@ -216,7 +235,7 @@ def _from_messages(row: dict, where: str, kind: str, source: str) -> GenerationR
             tools.append(ToolExchange(call_id=m.get("tool_call_id") or "", name="consult_safety_rules",
                                       arguments={}, content=content, rule_ids=CITATION.findall(content), error=None))
     if not texts:
-        raise InputError(f"{where}: 'messages' has no assistant message")
+        raise InputError(f"{where}: {field!r} has no assistant message")
     return _record(row, where, kind, users[0]["content"], texts, tools, source)
 
 
@@ -226,8 +245,11 @@ def to_record(n: int, row: dict, source: str, answers_only: bool = False) -> Gen
     _answer_only_turns). Otherwise a trace without reasoning is read as it is, and the structure check rejects it."""
     where = f"{source}:{n}"
     kind = _kind(row, where)
-    if "messages" in row and row["messages"] is not None:
-        return _answer_only_turns(_from_messages(row, where, kind, source), answers_only)
+    # `conversations` is the ShareGPT form's name; a row that also gives a response keeps being read by that
+    field = "messages" if row.get("messages") is not None else "conversations" if (
+        row.get("conversations") is not None and not {"response", "reasoning", "answer"} & row.keys()) else None
+    if field is not None:
+        return _answer_only_turns(_from_messages(row, where, kind, source, field), answers_only)
     prompt = _text(row, "prompt", where)
     if "response" in row:
         text = _text(row, "response", where)
@@ -236,7 +258,8 @@ def to_record(n: int, row: dict, source: str, answers_only: bool = False) -> Gen
     elif "reasoning" in row or "answer" in row:
         text = f"{THINK_OPEN}\n{_text(row, 'reasoning', where)}\n{THINK_CLOSE}\n{_text(row, 'answer', where)}"
     else:
-        raise InputError(f"{where}: needs 'response', or 'reasoning' and 'answer', or 'messages'")
+        raise InputError(f"{where}: needs 'response', or 'reasoning' and 'answer', or 'messages' (or ShareGPT's "
+                         "'conversations')")
     return _answer_only_turns(_record(row, where, kind, prompt, [text], [], source), answers_only)
 
 
