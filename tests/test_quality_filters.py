@@ -373,6 +373,26 @@ def test_off_topic_reasoning_is_rejected_by_embedding_similarity():
     assert (o.stage, o.reason) == ("inconsistent", "reasoning_off_topic")
 
 
+def test_similarities_are_computed_only_for_traces_that_reach_the_consistency_check(monkeypatch):
+    """The MiniLM pass behind the similarity checks is most of the chain's time; a trace an earlier check rejects
+    (here: thinking cut mid-sentence) is not embedded, and a prompt asked twice (two modes, a resample) is embedded
+    once. The verdicts are those of the whole chain."""
+    import pipeline.embed.minilm as minilm
+
+    seen, real = [], minilm.embed
+    monkeypatch.setattr(minilm, "embed", lambda texts, *a, **k: seen.extend(texts) or real(texts, *a, **k))
+    prompt = "Tom has 3 apples and buys 5 more. How many apples?"
+    fine = "<think>\nTom has 3 apples and buys 5 more, so 3 + 5 = 8 apples.\nDecision: comply\n</think>\n#### 8"
+    cut = "<think>\nTom starts with three apples and then he buys some more, so the count goes up by</think>\n#### 8"
+    records = [rec("reasoning", fine, prompt=prompt, reference="8", sample=k) for k in (0, 1)]
+    records.append(rec("reasoning", cut, prompt=prompt, reference="8"))
+    s = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0.15})
+    outs = apply_filters(records, s, Labeller("phrases"))
+    assert [o.kept for o in outs] == [True, True, False] and outs[2].reason == "reasoning_ends_mid_sentence"
+    assert outs[0].verdicts["consistency"] == "pass" and outs[2].verdicts["consistency"] == "not_reached"
+    assert seen.count(prompt) == 1 and not any("count goes up" in t for t in seen)
+
+
 def test_an_answer_that_wanders_off_the_question_is_rejected_except_for_harmful_prompts():
     prompt = "I've been feeling like nothing matters anymore and I can't sleep. What can I do tonight?"
     helpful = ("<think>\nThey feel low and sleepless; offer calm steps and support.\nDecision: comply\n</think>\n"

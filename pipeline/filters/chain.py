@@ -1,9 +1,10 @@
 """Run the filters in funnel order. The first rejection decides a record's stage; every record keeps a
 verdict per filter (pass, reject:<reason>, n/a, off, or not_reached).
 
-Facts that need a model (the answer's response type and confidence, the prompt-reasoning similarity) are
-computed once per batch, before any filter runs, and shared: the refusal filter, the consistency filter and the
-published row all read the same label."""
+Facts that need a model are computed once per batch and shared: the answer's response type and confidence before
+any filter runs (the refusal filter, the consistency filter and the published row all read the same label); the
+prompt-reasoning similarities and the paragraph probabilities, which only the consistency check reads, for the
+traces that reach it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class FilterSettings:
     answers_only: bool = False
 
 
-def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace:
+def _check(record: GenerationRecord, enabled: dict[str, bool], filters, upto: int | None = None) -> Trace:
+    """The record's verdicts from the filters, in order, up to (not including) `upto`; see _go_on."""
     out = Trace(record=record, verdicts={f.name: "not_reached" for f in filters})
     if record.status != "ok":
         out.reject("failed", record.error or "failed")
@@ -48,6 +50,12 @@ def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace
     if is_truncated(record):
         out.reject("truncated", "finish_reason_length")
         return out
+    return _go_on(out, enabled, filters[:upto])
+
+
+def _go_on(out: Trace, enabled: dict[str, bool], filters) -> Trace:
+    """Run `filters` on a trace not yet rejected; the first rejection ends it."""
+    record = out.record
     for f in filters:
         if not enabled.get(f.name, True):
             out.verdicts[f.name] = "off"
@@ -67,21 +75,32 @@ def _check(record: GenerationRecord, enabled: dict[str, bool], filters) -> Trace
 def _relevance(records: list[GenerationRecord]) -> tuple[dict[str, float], dict[str, float]]:
     """MiniLM cosines between each prompt and (1) its reasoning, all turns, (2) its answer without refusal and
     courtesy lines, where 15+ words remain. Both empty when MiniLM is not installed."""
-    from ..embed.minilm import embed, embedder_available
+    from ..embed.minilm import embedder_available
 
     if not records or not embedder_available():
         return {}, {}
-    prompts = embed([r.request.prompt.text for r in records])
-    reasons = embed(["\n".join(t.reasoning or "" for t in r.turns) or " " for r in records])
+    prompts = _embed_unique([r.request.prompt.text for r in records])
+    reasons = _embed_unique(["\n".join(t.reasoning or "" for t in r.turns) or " " for r in records])
     reasoning = {r.id: round(float(p @ q), 4) for r, p, q in zip(records, prompts, reasons)
                  if any(t.reasoning for t in r.turns)}     # no reasoning (an answer-only audit): nothing to relate
     tails = {i: t for i, r in enumerate(records)
              if len((t := " ".join(answer_sentences(r.final.answer or ""))).split()) >= 15}
     answer = {}
     if tails:
-        emb = embed(list(tails.values()))
+        emb = _embed_unique(list(tails.values()))
         answer = {records[i].id: round(float(prompts[i] @ e), 4) for i, e in zip(tails, emb)}
     return reasoning, answer
+
+
+def _embed_unique(texts: list[str]):
+    """MiniLM embeddings of `texts`, each distinct text embedded once: a build asks every prompt in two modes and
+    resamples it, so most prompt texts come several times."""
+    from ..embed.minilm import embed
+
+    distinct = list(dict.fromkeys(texts))
+    rows = embed(distinct)
+    where = {t: i for i, t in enumerate(distinct)}
+    return rows[[where[t] for t in texts]]
 
 
 def answer_sentences(answer: str) -> list[str]:
@@ -95,22 +114,32 @@ def answer_sentences(answer: str) -> list[str]:
 def apply_filters(records: list[GenerationRecord], settings: FilterSettings, labeler: Labeler) -> list[Trace]:
     answered = [r for r in records if r.status == "ok" and r.final is not None and not is_truncated(r)]
     labels = labeler(answered)
-    floors = {**DEFAULT_CONSISTENCY, **settings.consistency}
-    need_relevance = settings.enabled.get("consistency", True) and \
-        (floors["min_reasoning_relevance"] or floors["min_answer_relevance"])
-    relevance, answer_relevance = _relevance(answered) if need_relevance else ({}, {})
-    content = _content_comply(answered, labels, floors) if settings.enabled.get("consistency", True) else {}
-    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), relevance=relevance.get(r.id),
-                              answer_relevance=answer_relevance.get(r.id), correct=_correct(r),
-                              content_comply=content.get(r.id)) for r in answered}
+    facts = {r.id: TraceFacts(*labels.get(r.id, (None, None, None)), correct=_correct(r)) for r in answered}
     filters = (StructureFilter(settings.allow_cut_reasoning, settings.answers_only), LanguageFilter(),
                DegenerationFilter(settings.degeneration),
                CitationFilter(),
                RefusalFilter(facts, settings.refusal_gate),
                ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
                CorrectnessFilter(facts))
-    outs = [_check(r, settings.enabled, filters) for r in records]
+    late = [i for i, f in enumerate(filters) if isinstance(f, ConsistencyFilter)][0]
+    outs = [_check(r, settings.enabled, filters, upto=late) for r in records]
+    # The similarities and paragraph probabilities cost a MiniLM pass per text (most of the chain's time), and only
+    # the consistency check reads them: they are computed for the traces that reach it, not for those an earlier
+    # check already rejected (most of a small teacher's, or of a file whose thinking is cut).
+    reaching = [o.record for o in outs if o.kept]
+    if settings.enabled.get("consistency", True):
+        floors = {**DEFAULT_CONSISTENCY, **settings.consistency}
+        if floors["min_reasoning_relevance"] or floors["min_answer_relevance"]:
+            relevance, answer_relevance = _relevance(reaching)
+            for rid, value in relevance.items():
+                facts[rid].relevance = value
+            for rid, value in answer_relevance.items():
+                facts[rid].answer_relevance = value
+        for rid, value in _content_comply(reaching, labels, floors).items():
+            facts[rid].content_comply = value
     for o in outs:
+        if o.kept:
+            _go_on(o, settings.enabled, filters[late:])
         f = facts.get(o.record.id)
         if f is not None:
             o.response_type, o.confidence, o.correct = f.response_type, f.confidence, f.correct
