@@ -74,6 +74,9 @@ def test_a_json_array_source_is_read_item_by_item(tmp_path):
     prompts, report = _load(make_recipe(tmp_path, sources=src))
     assert [p.text for p in prompts] == [rows[0]["question"], rows[2]["question"]]
     assert report.skipped == {"malformed_row": 1, "missing": 1} and report.read == 4
+    (tmp_path / "lines.jsonl").write_bytes(b"\xef\xbb\xbf" + b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+    lines, report = _load(make_recipe(tmp_path, sources=[{**src[0], "path": "lines.jsonl"}]))
+    assert [p.text for p in lines] == [p.text for p in prompts] and report.skipped == {"malformed_row": 1, "missing": 1}
     (tmp_path / "arr.json").write_text('[\n  {"question": "Fine?"},\n  {"question": "Broken\n]\n')
     with pytest.raises(RecipeError) as e:
         _load(make_recipe(tmp_path, sources=src))

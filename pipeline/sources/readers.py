@@ -1,6 +1,6 @@
 """Row readers. Hub datasets, CSV and Parquet go through `datasets`; JSONL is read line by line so that one
 bad line (invalid UTF-8, broken JSON, mixed types) is skipped and counted instead of failing the file; a `.json` /
-`.jsonl` file holding one JSON array of objects is read item by item."""
+`.jsonl` file holding one JSON array of objects is read item by item, with the same counts."""
 from __future__ import annotations
 
 import json
@@ -22,29 +22,31 @@ def iter_rows(spec: SourceSpec) -> Iterator[dict[str, Any]]:
 
 
 def _iter_jsonl(spec: SourceSpec) -> Iterator[dict[str, Any]]:
-    """JSON Lines, or (for a file that opens with `[`) a JSON array of objects. An item of an array that is not an
-    object is a bad row like a broken line; an array that stops being valid JSON cannot be read past that point, so
-    it is an error naming the line (the loader reports it as the source's, before any teacher call)."""
+    """JSON Lines, streamed line by line, or (for a file that opens with `[`) a JSON array of objects, read whole.
+    An item of an array that is not an object is a bad row like a broken line; an array that stops being valid JSON
+    cannot be read past that point, so it is an error naming the line (the loader reports it as the source's,
+    before any teacher call)."""
     with open(spec.path, "rb") as f:
-        data = f.read()
-    if is_array(data):
-        for _, item in array_items(decode(data)):
-            yield item if isinstance(item, dict) else {BAD: "malformed_row"}
-        return
-    for raw in data.removeprefix(BOM).split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield {BAD: "undecodable"}
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            yield {BAD: "malformed_row"}
-            continue
-        yield row if isinstance(row, dict) else {BAD: "malformed_row"}
+        if is_array(f.read(4096)):
+            f.seek(0)
+            for _, item in array_items(decode(f.read())):
+                yield item if isinstance(item, dict) else {BAD: "malformed_row"}
+            return
+        f.seek(0)
+        for n, raw in enumerate(f):
+            if not raw.strip():
+                continue
+            try:
+                line = (raw.removeprefix(BOM) if n == 0 else raw).decode("utf-8")
+            except UnicodeDecodeError:
+                yield {BAD: "undecodable"}
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                yield {BAD: "malformed_row"}
+                continue
+            yield row if isinstance(row, dict) else {BAD: "malformed_row"}
 
 
 def _iter_datasets(spec: SourceSpec) -> Iterator[dict[str, Any]]:
