@@ -121,7 +121,7 @@ def apply_filters(records: list[GenerationRecord], settings: FilterSettings, lab
                RefusalFilter(facts, settings.refusal_gate),
                ConsistencyFilter(facts, settings.consistency, settings.judge_enabled),
                CorrectnessFilter(facts))
-    late = [i for i, f in enumerate(filters) if isinstance(f, ConsistencyFilter)][0]
+    late = next(i for i, f in enumerate(filters) if isinstance(f, ConsistencyFilter))
     outs = [_check(r, settings.enabled, filters, upto=late) for r in records]
     # The similarities and paragraph probabilities cost a MiniLM pass per text (most of the chain's time), and only
     # the consistency check reads them: they are computed for the traces that reach it, not for those an earlier
