@@ -44,7 +44,8 @@ def builds(out: Path) -> list[Path]:
 @pytest.mark.parametrize("name, content, message", [
     ("empty.jsonl", "", "has no usable rows"),
     ("blank.jsonl", "\n\n   \n", "has no usable rows"),
-    ("array.jsonl", '[{"prompt": "a"}, {"prompt": "b"}]\n', "has no usable rows"),
+    ("array.jsonl", '[["a"], ["b"]]\n', "has no usable rows"),       # an array is read, but of no objects
+    ("broken.json", '[{"prompt": "a"},\n {"prompt": \n', "line 3: not valid JSON"),   # it ends inside item 2
     ("noprompt.csv", "question,category\nwhat is this?,fraud\n", "prompt column 'prompt' not in"),
     ("header.csv", "prompt,category\n", "cannot read"),
     ("empty.csv", "", "cannot read"),
