@@ -176,11 +176,14 @@ def cmd_classify(args) -> int:
     from .audit import classify_file
     from .audit.inputs import CLASSIFY_FIELDS
 
-    rows = _run_on_file(args, classify_file, CLASSIFY_FIELDS)
+    rows = _run_on_file(args, classify_file, CLASSIFY_FIELDS, skip_bad=args.skip_bad_rows)
     if rows is None:
         return EXIT_BAD_INPUT
     for row in rows:
         print(json.dumps(row, ensure_ascii=False, default=str))
+    if bad := sum("error" in row and row["response_type"] is None for row in rows):
+        print(f"classify-responses of {args.file}: {len(rows)} rows, {bad} bad rows skipped (each with its 'error')",
+              file=sys.stderr)
     return 0
 
 
@@ -191,7 +194,8 @@ def cmd_audit(args) -> int:
     from .audit.inputs import AUDIT_FIELDS
     from .audit.run import SENSITIVE_UNCHECKED
 
-    result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind, answers_only=args.answers_only)
+    result = _run_on_file(args, audit_file, AUDIT_FIELDS, kind=args.kind, answers_only=args.answers_only,
+                          skip_bad=args.skip_bad_rows)
     if result is None:
         return EXIT_BAD_INPUT
     rows, counts = result
@@ -205,6 +209,11 @@ def cmd_audit(args) -> int:
     if unchecked:
         print(f"{SENSITIVE_UNCHECKED}: {unchecked}", file=sys.stderr)
     return 0
+
+
+SKIP_BAD_HELP = ("a row that cannot be read (broken JSON, a missing field or column, an unknown kind) gets an output "
+                 "line in its place saying why (audit: stage bad_input; classify-responses: 'error') and the run goes "
+                 "on; default: stop at it with exit 2. A JSON array that breaks off still stops the run")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipe", help="use this recipe's refusal_classifier (and its judge teacher for llm/cascade)")
     p.add_argument("--column", action="append", metavar="FIELD=COLUMN",
                    help="read FIELD (response, prompt) from the file's COLUMN, e.g. response=completion (repeatable)")
+    p.add_argument("--skip-bad-rows", action="store_true", help=SKIP_BAD_HELP)
     p.set_defaults(func=cmd_classify)
     p = sub.add_parser("audit", help="run the filter chain on traces produced elsewhere (JSONL, a JSON array, CSV/TSV, "
                                      "Parquet or a Hub dataset); one verdict a line, the funnel on stderr")
@@ -267,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answers-only", action="store_true",
                    help="rows may give an answer without reasoning (most public safety sets): judge those on the "
                         "answer alone, skipping the checks of the reasoning (default: rejected as no_reasoning)")
+    p.add_argument("--skip-bad-rows", action="store_true", help=SKIP_BAD_HELP)
     p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -27,13 +27,15 @@ class InputError(Exception):
     """Bad input to `ascl audit` / `ascl classify-responses`; the message names the line."""
 
 
-def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """(line number, row) for a JSON Lines file, a JSON file holding an array of objects (how many public sets ship,
     e.g. a teacher's traces as `[{"question": …, "output": …}, …]`), a CSV / TSV file, a Parquet file, or a Hub
-    dataset id (`datasets`, split train)."""
+    dataset id (`datasets`, split train). With `skip_bad`, a row that cannot be read (broken JSON, not an object, more
+    cells than the header) comes as its InputError, in its place, and reading goes on; a file that cannot be read at
+    all, or a JSON array that breaks off, is still an error."""
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv"):
-        yield from _read_delimited(p)
+        yield from _read_delimited(p, skip_bad)
         return
     if p.suffix.lower() == ".parquet" or not (p.exists() or p.suffix.lower() in (".jsonl", ".json")):
         yield from _read_table(path)
@@ -42,7 +44,7 @@ def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InputError(f"{path}: not a file")
     data = p.read_bytes()
     if is_array(data):
-        yield from _json_array(path, data)
+        yield from _json_array(path, data, skip_bad)
         return
     for n, raw in enumerate(data.removeprefix(BOM).split(b"\n"), 1):
         if not raw.strip():
@@ -52,18 +54,23 @@ def read_rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             hint = ("; the file looks like one JSON object over several lines: give JSON Lines (one object a line) "
                     "or a JSON array of objects") if n == 1 and raw.strip() == b"{" else ""
-            raise InputError(f"{path}:{n}: not a JSON object ({e}){hint}") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{n}: not a JSON object")
-        yield n, row
+            yield n, _bad(f"{path}:{n}: not a JSON object ({e}){hint}", skip_bad)
+            continue
+        yield n, row if isinstance(row, dict) else _bad(f"{path}:{n}: not a JSON object", skip_bad)
 
 
-def _json_array(path: str, data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+def _bad(message: str, skip_bad: bool) -> InputError:
+    """The error for a row that cannot be read: raised, or (with `skip_bad`) returned to stand in the row's place."""
+    if not skip_bad:
+        raise InputError(message)
+    return InputError(message)
+
+
+def _json_array(path: str, data: bytes, skip_bad: bool) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     try:
         for n, row in array_items(decode(data)):
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{n}: an item of the array is not a JSON object")
-            yield n, row
+            yield n, row if isinstance(row, dict) else \
+                _bad(f"{path}:{n}: an item of the array is not a JSON object", skip_bad)
     except JSONArrayError as e:
         raise InputError(f"{path}:{e.line}: {e.message}") from None
 
@@ -88,26 +95,54 @@ def parse_columns(pairs: list[str] | None, allowed: tuple[str, ...]) -> dict[str
     return columns
 
 
-def mapped_rows(path: str, columns: dict[str, str] | None = None,
-                kind: str | None = None) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+Row = dict[str, Any]
+
+
+def mapped_rows(path: str, columns: dict[str, str] | None = None, kind: str | None = None,
+                skip_bad: bool = False) -> Iterator[tuple[int, Row | InputError, Row | InputError]]:
     """(line number, the row as read, the row as the checks read it): each FIELD taken from its mapped COLUMN (a
-    row without that column is an error naming both), and `kind` filled in where a row has none."""
+    row without that column is an error naming both), and `kind` filled in where a row has none. With `skip_bad`, a
+    row that cannot be read or mapped comes with its InputError as the view (see read_rows)."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind must be one of {', '.join(KINDS)} (got {kind!r})")
     columns = columns or {}
-    for n, row in read_rows(path):
+    for n, row in read_rows(path, skip_bad):
+        if isinstance(row, InputError):
+            yield n, row, row
+            continue
+        missing = [(f, c) for f, c in columns.items() if c not in row]
+        if missing:
+            field, column = missing[0]
+            yield n, row, _bad(f"{path}:{n}: no column {column!r} (read as {field!r}); the row's columns: "
+                               + ", ".join(map(str, row)), skip_bad)
+            continue
         view = {k: v for k, v in row.items() if k not in columns}
         for field, column in columns.items():
-            if column not in row:
-                raise InputError(f"{path}:{n}: no column {column!r} (read as {field!r}); the row's columns: "
-                                 + ", ".join(map(str, row)))
             view[field] = row[column]
         if kind is not None and view.get("kind", view.get("prompt_kind")) is None:
             view["kind"] = kind
         yield n, row, view
 
 
-def _read_delimited(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def converted(path: str, convert, columns: dict[str, str] | None = None, kind: str | None = None,
+              skip_bad: bool = False) -> list[tuple[Row | InputError, Any]]:
+    """(the row as read, `convert(line, view)` or, with `skip_bad`, the InputError that stopped it) for every row in
+    input order: how `ascl audit` and `ascl classify-responses` read a file, bad rows included in their place."""
+    out = []
+    for n, row, view in mapped_rows(path, columns, kind, skip_bad):
+        if isinstance(view, InputError):
+            out.append((row, view))
+            continue
+        try:
+            out.append((row, convert(n, view)))
+        except InputError as e:
+            if not skip_bad:
+                raise
+            out.append((row, e))
+    return out
+
+
+def _read_delimited(p: Path, skip_bad: bool = False) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """Rows of a CSV (or, by its suffix, tab-separated) file with a header line, each numbered by the file line it
     starts on, so an error names the line a user would open (a quoted answer may span many lines). Every value is a
     string, as the file gives it; a row with more cells than the header is an error, not a guess."""
@@ -128,9 +163,8 @@ def _read_delimited(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 n, start = start, reader.line_num + 1
                 if not any(c.strip() for c in cells):
                     continue
-                if len(cells) > len(header):
-                    raise InputError(f"{p}:{n}: {len(cells)} cells, but the header names {len(header)}")
-                yield n, dict(zip(header, cells))
+                yield n, dict(zip(header, cells)) if len(cells) <= len(header) else \
+                    _bad(f"{p}:{n}: {len(cells)} cells, but the header names {len(header)}", skip_bad)
     except UnicodeDecodeError as e:
         raise InputError(f"{p}: not UTF-8 text ({e})") from None
     except csv.Error as e:

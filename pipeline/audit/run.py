@@ -19,7 +19,7 @@ from ..filters.labels import Labeller
 from ..filters.response_model import strip_think
 from ..records import Prompt, GenerationRecord, Request, Turn
 from ..util.hashing import sha256_obj
-from .inputs import InputError, mapped_rows, to_record
+from .inputs import InputError, converted, to_record
 
 
 @contextmanager
@@ -75,19 +75,28 @@ def _answer_only(n: int, row: dict, source: str) -> GenerationRecord:
     return GenerationRecord(id=rid, request=req, status="ok", error=None, turns=[turn])
 
 
-def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None,
+                  skip_bad: bool = False) -> list[dict[str, Any]]:
     """The input rows as they were read, in order, each with `response_type` and `confidence` (null for phrase and
-    LLM labels). `columns` maps `response` / `prompt` to the file's own column names."""
-    rows = list(mapped_rows(path, columns))
-    records = [_answer_only(n, view, path) for n, _, view in rows]
+    LLM labels). `columns` maps `response` / `prompt` to the file's own column names. With `skip_bad`, a row that
+    cannot be read or has no response comes out in its place with both null and its `error`."""
+    items = converted(path, lambda n, view: _answer_only(n, view, path), columns, skip_bad=skip_bad)
+    records = [x for _, x in items if not isinstance(x, InputError)]
     with _judge(recipe) as judge:
         labels = _labeller(recipe, judge)(records)
     out = []
-    for (_, row, _), rec in zip(rows, records):
-        label, confidence, _ = labels.get(rec.id, (None, None, None))
+    for row, x in items:
+        row = row if isinstance(row, dict) else {}
+        if isinstance(x, InputError):
+            out.append({**row, "response_type": None, "confidence": None, "error": str(x)})
+            continue
+        label, confidence, _ = labels.get(x.id, (None, None, None))
         out.append({**row, "response_type": label, "confidence": confidence})
     return out
 
+
+# `--skip-bad-rows`: rows that could not be read are counted under this key, each with its own verdict line.
+BAD_ROWS = "bad_input: skipped (--skip-bad-rows)"
 
 # A `sensitive` answer passes the refusal gate with any response type; whether its content is safe is the judge's
 # call (as in a build, whose card says the same). Without a judge nothing checked it, and "kept" must not read as
@@ -96,13 +105,17 @@ SENSITIVE_UNCHECKED = "note: sensitive traces kept without a safety check of the
 
 
 def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[str, str] | None = None,
-               kind: str | None = None, answers_only: bool = False) -> tuple[list[dict[str, Any]], Counter]:
+               kind: str | None = None, answers_only: bool = False,
+               skip_bad: bool = False) -> tuple[list[dict[str, Any]], Counter]:
     """One verdict per input row, in order, and the counts by stage and reason. `allow_cut` keeps traces that stop
     mid-sentence (as `format_guard.allow_cut_reasoning` does in a build): what the other checks make of a file
     known to be cut. `columns` maps the input fields to the file's own column names; `kind` is the kind of rows
     that give none. `answers_only` judges rows that give no reasoning on their answers alone (the checks of the
-    reasoning skipped for them; see FilterSettings.answers_only)."""
-    records = [to_record(n, view, path, answers_only) for n, _, view in mapped_rows(path, columns, kind)]
+    reasoning skipped for them; see FilterSettings.answers_only). `skip_bad`: a row that cannot be read (broken
+    JSON, a missing field, an unknown kind) gets a verdict in its place, stage `bad_input` and the error as its
+    reason, instead of stopping the audit."""
+    items = converted(path, lambda n, view: to_record(n, view, path, answers_only), columns, kind, skip_bad)
+    records = [x for _, x in items if not isinstance(x, InputError)]
     settings = _settings(recipe)
     if allow_cut:
         settings = replace(settings, allow_cut_reasoning=True)
@@ -114,7 +127,15 @@ def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[st
             judge.rubric(outcomes)
     counts: Counter = Counter()
     out = []
-    for o in outcomes:
+    verdicts = iter(outcomes)
+    for row, x in items:
+        if isinstance(x, InputError):
+            counts[BAD_ROWS] += 1
+            given = row.get("id") if isinstance(row, dict) else None
+            out.append({"id": None if given is None else str(given), "kept": False, "stage": "bad_input",
+                        "reason": str(x), "response_type": None})
+            continue
+        o = next(verdicts)
         counts["kept" if o.kept else f"{o.stage}: {o.reason}"] += 1
         out.append({"id": o.record.id, "kept": o.kept, "stage": o.stage, "reason": o.reason,
                     "response_type": o.response_type})

@@ -1,7 +1,7 @@
 """Reading a JSON file that holds one array of objects, item by item, with the line each item starts on.
 
-Many public sets ship this way (a teacher's traces as `[{"question": …, "output": …}, …]`, often pretty-printed), so
-both the build's prompt sources and `ascl audit` accept it beside JSON Lines. The line numbers let an error name the
+Many public sets ship this way (a teacher's traces as `[{"question": …, "output": …}, …]`, often
+pretty-printed), so both the build's prompt sources and `ascl audit` accept it beside JSON Lines. The line numbers let an error name the
 line a user would open, as JSON Lines and CSV errors do, rather than a character offset into a long array."""
 from __future__ import annotations
 
