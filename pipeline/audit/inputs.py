@@ -27,7 +27,10 @@ class InputError(Exception):
     """Bad input to `ascl audit` / `ascl classify-responses`; the message names the line."""
 
 
-def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+Row = dict[str, Any]     # one input row as read: column -> value
+
+
+def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, Row | InputError]]:
     """(line number, row) for a JSON Lines file, a JSON file holding an array of objects (how many public sets ship,
     e.g. a teacher's traces as `[{"question": …, "output": …}, …]`), a CSV / TSV file, a Parquet file, or a Hub
     dataset id (`datasets`, split train). With `skip_bad`, a row that cannot be read (broken JSON, not an object, more
@@ -66,7 +69,7 @@ def _bad(message: str, skip_bad: bool) -> InputError:
     return InputError(message)
 
 
-def _json_array(path: str, data: bytes, skip_bad: bool) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+def _json_array(path: str, data: bytes, skip_bad: bool) -> Iterator[tuple[int, Row | InputError]]:
     try:
         for n, row in array_items(decode(data)):
             yield n, row if isinstance(row, dict) else \
@@ -93,9 +96,6 @@ def parse_columns(pairs: list[str] | None, allowed: tuple[str, ...]) -> dict[str
             raise InputError(f"--column: {field!r} is mapped twice")
         columns[field] = column
     return columns
-
-
-Row = dict[str, Any]
 
 
 def mapped_rows(path: str, columns: dict[str, str] | None = None, kind: str | None = None,
@@ -142,7 +142,7 @@ def converted(path: str, convert, columns: dict[str, str] | None = None, kind: s
     return out
 
 
-def _read_delimited(p: Path, skip_bad: bool = False) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+def _read_delimited(p: Path, skip_bad: bool = False) -> Iterator[tuple[int, Row | InputError]]:
     """Rows of a CSV (or, by its suffix, tab-separated) file with a header line, each numbered by the file line it
     starts on, so an error names the line a user would open (a quoted answer may span many lines). Every value is a
     string, as the file gives it; a row with more cells than the header is an error, not a guess."""
