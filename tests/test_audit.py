@@ -289,6 +289,29 @@ def test_bad_rows_can_be_reported_in_place_instead_of_stopping(tmp_path, capsys)
     assert "6 rows, 4 bad rows skipped" in captured.err
 
 
+def test_gzip_compressed_files_are_read_like_the_plain_ones(tmp_path, capsys):
+    """Public sets often ship `.jsonl.gz`; the format is the suffix before `.gz`."""
+    import gzip
+
+    plain = write(tmp_path / "rows.jsonl", TRACES)
+    assert main(["audit", plain]) == 0
+    expected = capsys.readouterr().out
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress((tmp_path / "rows.jsonl").read_bytes()))
+    (tmp_path / "rows.json.gz").write_bytes(gzip.compress(json.dumps(TRACES, indent=2).encode()))
+    for name in ("rows.jsonl.gz", "rows.json.gz"):
+        assert main(["audit", str(tmp_path / name)]) == 0
+        assert capsys.readouterr().out == expected, name
+    (tmp_path / "answers.csv.gz").write_bytes(gzip.compress(ANSWERS_CSV.encode()))
+    (tmp_path / "answers.csv").write_text(ANSWERS_CSV)
+    args = ["--column", "response=completion", "--answers-only"]
+    assert main(["audit", str(tmp_path / "answers.csv"), *args]) == 0
+    expected = capsys.readouterr().out
+    assert main(["audit", str(tmp_path / "answers.csv.gz"), *args]) == 0 and capsys.readouterr().out == expected
+    (tmp_path / "broken.jsonl.gz").write_bytes(gzip.compress(b'{"prompt": "x"}\n')[:12])    # cut short
+    assert main(["audit", str(tmp_path / "broken.jsonl.gz")]) == 2
+    assert "broken.jsonl.gz: cannot read" in capsys.readouterr().err
+
+
 def test_bad_classify_input_exits_2(tmp_path, capsys):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"response": "ok"}\n{"prompt": "no response"}\n')

@@ -81,3 +81,19 @@ def test_a_json_array_source_is_read_item_by_item(tmp_path):
     with pytest.raises(RecipeError) as e:
         _load(make_recipe(tmp_path, sources=src))
     assert "sources[0]" in str(e.value) and "arr.json" in str(e.value) and "line 3: not valid JSON" in str(e.value)
+
+
+def test_gzip_compressed_sources_are_read(tmp_path):
+    """`rows.jsonl.gz` and `rows.csv.gz` are read as JSON Lines and CSV; a `.parquet.gz` is no format."""
+    import gzip
+
+    rows = [{"prompt": "What is the boiling point of water at sea level?"}, {"prompt": "Name a prime above 10."}]
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    (tmp_path / "rows.csv.gz").write_bytes(gzip.compress(b"prompt\nHow many legs does a spider have?\n"))
+    prompts, report = _load(make_recipe(tmp_path, sources=[
+        {"name": "j", "path": "rows.jsonl.gz", "kind": "benign"}, {"name": "c", "path": "rows.csv.gz", "kind": "benign"}]))
+    assert [p.text for p in prompts] == [r["prompt"] for r in rows] + ["How many legs does a spider have?"]
+    (tmp_path / "rows.parquet.gz").write_bytes(b"")
+    with pytest.raises(RecipeError) as e:
+        _load(make_recipe(tmp_path, sources=[{"name": "p", "path": "rows.parquet.gz", "kind": "benign"}]))
+    assert "cannot infer the format of rows.parquet.gz" in str(e.value)

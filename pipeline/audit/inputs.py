@@ -12,6 +12,7 @@ datasets' column names are mapped explicitly (`--column prompt=question`), and a
 have none (`--kind sensitive`): public safety sets rarely say which kind their prompts are."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,6 +20,7 @@ from typing import Any, Iterator
 from ..filters.citations import CITATION
 from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn, unthought_answer
 from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
+from ..util.compressed import inner_suffix, open_binary
 from ..util.hashing import sha256_obj
 from ..util.jsonarray import BOM, JSONArrayError, array_items, decode, is_array
 
@@ -37,15 +39,16 @@ def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, Row | In
     cells than the header) comes as its InputError, in its place, and reading goes on; a file that cannot be read at
     all, or a JSON array that breaks off, is still an error."""
     p = Path(path)
-    if p.suffix.lower() in (".csv", ".tsv"):
+    suffix = inner_suffix(p)        # `.jsonl` for rows.jsonl.gz too
+    if suffix in (".csv", ".tsv"):
         yield from _read_delimited(p, skip_bad)
         return
-    if p.suffix.lower() == ".parquet" or not (p.exists() or p.suffix.lower() in (".jsonl", ".json")):
+    if suffix == ".parquet" or not (p.exists() or suffix in (".jsonl", ".json")):
         yield from _read_table(path)
         return
     if not p.is_file():
         raise InputError(f"{path}: not a file")
-    data = p.read_bytes()
+    data = _read_bytes(p)
     if is_array(data):
         yield from _json_array(path, data, skip_bad)
         return
@@ -60,6 +63,14 @@ def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, Row | In
             yield n, _bad(f"{path}:{n}: not a JSON object ({e}){hint}", skip_bad)
             continue
         yield n, row if isinstance(row, dict) else _bad(f"{path}:{n}: not a JSON object", skip_bad)
+
+
+def _read_bytes(p: Path) -> bytes:
+    try:
+        with open_binary(p) as f:
+            return f.read()
+    except (OSError, EOFError) as e:       # a corrupt or truncated .gz file
+        raise InputError(f"{p}: cannot read ({e})") from None
 
 
 def _bad(message: str, skip_bad: bool) -> InputError:
@@ -151,9 +162,9 @@ def _read_delimited(p: Path, skip_bad: bool = False) -> Iterator[tuple[int, Row 
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     csv.field_size_limit(2**31 - 1)      # a long answer is one cell; the default limit is 128 KiB
-    delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
+    delimiter = "\t" if inner_suffix(p) == ".tsv" else ","
     try:
-        with open(p, newline="", encoding="utf-8-sig") as f:
+        with io.TextIOWrapper(open_binary(p), encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None)
             if not header or not any(h.strip() for h in header):
@@ -169,6 +180,8 @@ def _read_delimited(p: Path, skip_bad: bool = False) -> Iterator[tuple[int, Row 
         raise InputError(f"{p}: not UTF-8 text ({e})") from None
     except csv.Error as e:
         raise InputError(f"{p}:{reader.line_num}: not valid CSV ({e})") from None
+    except (OSError, EOFError) as e:       # a corrupt or truncated .gz file
+        raise InputError(f"{p}: cannot read ({e})") from None
 
 
 def _read_table(path: str) -> Iterator[tuple[int, dict[str, Any]]]:

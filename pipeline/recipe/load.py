@@ -9,6 +9,7 @@ import yaml
 
 from ..resources import prompts_dir
 from ..rules.retrieval import DEFAULT_RETRIEVAL
+from ..util.compressed import inner_suffix, is_gzip
 from ..util.schemas import schema_errors
 from ..util.yamlio import load_yaml
 from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_CONSISTENCY, DEFAULT_DECONTAMINATION, DEFAULT_DEGENERATION,
@@ -70,7 +71,9 @@ def load_recipe(path: str | Path) -> Recipe:
         if src_path is not None:
             if not src_path.is_file():
                 errors.append((f"sources[{i}].path", f"file not found: {src_path}"))
-            fmt = fmt or LOCAL_FORMATS.get(src_path.suffix.lower())
+            # rows.jsonl.gz / rows.csv.gz: gzip-compressed text; a Parquet file compresses itself
+            suffix = inner_suffix(src_path)
+            fmt = fmt or (None if is_gzip(src_path) and suffix == ".parquet" else LOCAL_FORMATS.get(suffix))
             if fmt is None:
                 errors.append((f"sources[{i}].format", f"cannot infer the format of {src_path.name}; set format"))
         if s["kind"] == "per_row" and "kind" not in s.get("columns", {}):

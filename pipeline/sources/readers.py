@@ -1,12 +1,14 @@
 """Row readers. Hub datasets, CSV and Parquet go through `datasets`; JSONL is read line by line so that one
 bad line (invalid UTF-8, broken JSON, mixed types) is skipped and counted instead of failing the file; a `.json` /
-`.jsonl` file holding one JSON array of objects is read item by item, with the same counts."""
+`.jsonl` file holding one JSON array of objects is read item by item, with the same counts; any of them may be
+gzip-compressed (`rows.jsonl.gz`)."""
 from __future__ import annotations
 
 import json
 from typing import Any, Iterator
 
 from ..recipe import SourceSpec
+from ..util.compressed import open_binary
 from ..util.jsonarray import BOM, array_items, decode, is_array
 
 BAD = "__ascl_bad_row__"   # marker key for rows that could not be read at all
@@ -26,7 +28,7 @@ def _iter_jsonl(spec: SourceSpec) -> Iterator[dict[str, Any]]:
     An item of an array that is not an object is a bad row like a broken line; an array that stops being valid JSON
     cannot be read past that point, so it is an error naming the line (the loader reports it as the source's,
     before any teacher call)."""
-    with open(spec.path, "rb") as f:
+    with open_binary(spec.path) as f:
         if is_array(f.read(4096)):
             f.seek(0)
             for _, item in array_items(decode(f.read())):
