@@ -263,6 +263,13 @@ def test_bad_rows_can_be_reported_in_place_instead_of_stopping(tmp_path, capsys)
     assert "6 traces, 2 kept, 4 rejected" in captured.err and "bad_input: skipped (--skip-bad-rows)" in captured.err
     assert main(["audit", write(tmp_path / "good.jsonl", good)]) == 0     # the good rows alone: the same verdicts
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [out[0], out[3]]
+    # a row without a mapped column is one too
+    renamed = [{"question": r["prompt"], **{k: v for k, v in r.items() if k != "prompt"}} for r in good]
+    del renamed[1]["question"]
+    assert main(["audit", write(tmp_path / "renamed.jsonl", renamed), "--column", "prompt=question",
+                 "--skip-bad-rows"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["stage"] for o in out] == [None, "bad_input"] and "no column 'question'" in out[1]["reason"]
     # CSV rows with more cells than the header, and array items that are not objects, are bad rows too
     csv_path = tmp_path / "mixed.csv"
     csv_path.write_text("prompt,kind,response\nHow do I kill a Python process?,benign,Run kill.,extra\n"
