@@ -43,6 +43,10 @@ def test_audit_gives_one_verdict_per_row_in_order_and_a_funnel_on_stderr(tmp_pat
     assert [(r["stage"], r["reason"]) for r in rows[3:] if not r["kept"]] == [
         ("wrong_refusal", "benign_refused"), ("degenerate", "reasoning_repeated_sentence")]
     assert rows[2]["response_type"] == "comply" and rows[3]["response_type"] == "refuse"
+    # the learned model's confidence in its label, as classify-responses gives it
+    assert all(0.34 <= r["confidence"] <= 1 for r in rows if r["response_type"] is not None)
+    assert main(["classify-responses", write(tmp_path / "r.jsonl", [{"response": TRACES[3]["answer"]}])]) == 0
+    assert json.loads(capsys.readouterr().out)["confidence"] == rows[3]["confidence"]
     assert "6 traces, 3 kept, 3 rejected" in err and "wrong_refusal: benign_refused" in err
 
 

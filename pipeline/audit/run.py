@@ -133,12 +133,12 @@ def audit_file(path: str, recipe=None, allow_cut: bool = False, columns: dict[st
             counts[BAD_ROWS] += 1
             given = row.get("id") if isinstance(row, dict) else None
             out.append({"id": None if given is None else str(given), "kept": False, "stage": "bad_input",
-                        "reason": str(x), "response_type": None})
+                        "reason": str(x), "response_type": None, "confidence": None})
             continue
         o = next(verdicts)
         counts["kept" if o.kept else f"{o.stage}: {o.reason}"] += 1
         out.append({"id": o.record.id, "kept": o.kept, "stage": o.stage, "reason": o.reason,
-                    "response_type": o.response_type})
+                    "response_type": o.response_type, "confidence": o.confidence})
     judged = recipe is not None and recipe.judge["enabled"]
     if not judged and (unchecked := sum(o.kept and o.record.request.prompt.kind == "sensitive" for o in outcomes)):
         counts[SENSITIVE_UNCHECKED] = unchecked
