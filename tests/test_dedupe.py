@@ -1,3 +1,4 @@
+import json
 import random
 
 from pipeline.dedupe import exact_dedupe, normalize
@@ -100,3 +101,10 @@ def test_decontamination_drops_overlapping_prompts_before_generation(tmp_path):
                                       "in April and half that in May?", kind="reasoning", category=None, source="s")]
     assert decontaminate(paraphrase, settings)[1]["contaminated_gsm8k"] == 0        # no 8-gram shared
     assert decontaminate(paraphrase, {**settings, "embedding_threshold": 0.8})[1]["contaminated_gsm8k"] == 1
+    # the evaluation set as a gzip-compressed CSV (the format is the suffix before .gz)
+    import gzip
+
+    zipped = tmp_path / "eval.csv.gz"
+    zipped.write_bytes(gzip.compress(b"question\n\"" + json.loads(ev.read_text())["question"].encode() + b"\"\n"))
+    zipped_settings = {**settings, "sets": [{"name": "gsm8k", "path": str(zipped), "column": "question"}]}
+    assert decontaminate(prompts, zipped_settings)[1] == {"contaminated_gsm8k": 1}

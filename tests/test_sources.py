@@ -93,6 +93,10 @@ def test_gzip_compressed_sources_are_read(tmp_path):
     prompts, report = _load(make_recipe(tmp_path, sources=[
         {"name": "j", "path": "rows.jsonl.gz", "kind": "benign"}, {"name": "c", "path": "rows.csv.gz", "kind": "benign"}]))
     assert [p.text for p in prompts] == [r["prompt"] for r in rows] + ["How many legs does a spider have?"]
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"prompt": "x"}\n' * 50)[:30])     # truncated
+    with pytest.raises(RecipeError) as e:
+        _load(make_recipe(tmp_path, sources=[{"name": "cut", "path": "cut.jsonl.gz", "kind": "benign"}]))
+    assert "source 'cut': cannot read" in str(e.value) and "cut.jsonl.gz" in str(e.value)
     (tmp_path / "rows.parquet.gz").write_bytes(b"")
     with pytest.raises(RecipeError) as e:
         _load(make_recipe(tmp_path, sources=[{"name": "p", "path": "rows.parquet.gz", "kind": "benign"}]))

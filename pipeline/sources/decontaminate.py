@@ -12,6 +12,7 @@ import numpy as np
 from ..dedupe.exact import normalize
 from ..records import Prompt
 from ..recipe.model import SourceSpec
+from ..util.compressed import inner_suffix
 from .readers import iter_rows
 
 
@@ -24,8 +25,8 @@ def ngrams(text: str, n: int) -> set[str]:
 
 def eval_texts(spec: dict) -> list[str]:
     path = Path(spec["path"]) if spec.get("path") else None
-    fmt = spec.get("format") or ({".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower(), "jsonl")
-                                 if path else None)
+    fmt = spec.get("format") or ({".csv": "csv", ".parquet": "parquet"}.get(inner_suffix(path), "jsonl")
+                                 if path else None)       # inner_suffix: rows.csv.gz is CSV
     source = SourceSpec(name=f"eval:{spec['name']}", kind="benign", path=path, dataset=spec.get("dataset"),
                         config=spec.get("config"), revision=spec.get("revision"), format=fmt,
                         split=spec.get("split", "test"))

@@ -82,11 +82,11 @@ def _validate(row: dict[str, Any], spec: SourceSpec, book: RuleBook, limit: int)
 
 
 def _rows(spec: SourceSpec, i: int):
-    """The source's rows; a file `datasets` cannot read (an empty or header-only CSV, a broken Parquet file) is
-    a recipe error naming the source and the file, not a traceback."""
+    """The source's rows; a file `datasets` cannot read (an empty or header-only CSV, a broken Parquet file, a
+    truncated .gz) is a recipe error naming the source and the file, not a traceback."""
     try:
         yield from iter_rows(spec)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
         where = spec.path or spec.dataset
         raise RecipeError([(f"sources[{i}]", f"source {spec.name!r}: cannot read {where}: "
                                              f"{type(e).__name__}: {e}")]) from None
