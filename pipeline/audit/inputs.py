@@ -22,7 +22,7 @@ from ..generate.protocol import THINK_CLOSE, THINK_OPEN, parse_turn, unthought_a
 from ..records import KINDS, Prompt, GenerationRecord, Request, ToolExchange
 from ..util.compressed import inner_suffix, open_binary
 from ..util.hashing import sha256_obj
-from ..util.jsonarray import BOM, JSONArrayError, array_items, decode, is_array
+from ..util.jsonrows import JSONArrayError, json_rows
 
 
 class InputError(Exception):
@@ -48,29 +48,14 @@ def read_rows(path: str, skip_bad: bool = False) -> Iterator[tuple[int, Row | In
         return
     if not p.is_file():
         raise InputError(f"{path}: not a file")
-    data = _read_bytes(p)
-    if is_array(data):
-        yield from _json_array(path, data, skip_bad)
-        return
-    for n, raw in enumerate(data.removeprefix(BOM).split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            hint = ("; the file looks like one JSON object over several lines: give JSON Lines (one object a line) "
-                    "or a JSON array of objects") if n == 1 and raw.strip() == b"{" else ""
-            yield n, _bad(f"{path}:{n}: not a JSON object ({e}){hint}", skip_bad)
-            continue
-        yield n, row if isinstance(row, dict) else _bad(f"{path}:{n}: not a JSON object", skip_bad)
-
-
-def _read_bytes(p: Path) -> bytes:
     try:
         with open_binary(p) as f:
-            return f.read()
+            for n, row, problem in json_rows(f):
+                yield n, row if problem is None else _bad(f"{path}:{n}: {problem.message}", skip_bad)
+    except JSONArrayError as e:
+        raise InputError(f"{path}:{e.line}: {e.message}") from None
     except (OSError, EOFError) as e:       # a corrupt or truncated .gz file
-        raise InputError(f"{p}: cannot read ({e})") from None
+        raise InputError(f"{path}: cannot read ({e})") from None
 
 
 def _bad(message: str, skip_bad: bool) -> InputError:
@@ -78,15 +63,6 @@ def _bad(message: str, skip_bad: bool) -> InputError:
     if not skip_bad:
         raise InputError(message)
     return InputError(message)
-
-
-def _json_array(path: str, data: bytes, skip_bad: bool) -> Iterator[tuple[int, Row | InputError]]:
-    try:
-        for n, row in array_items(decode(data)):
-            yield n, row if isinstance(row, dict) else \
-                _bad(f"{path}:{n}: an item of the array is not a JSON object", skip_bad)
-    except JSONArrayError as e:
-        raise InputError(f"{path}:{e.line}: {e.message}") from None
 
 
 AUDIT_FIELDS = ("prompt", "kind", "response", "reasoning", "answer", "messages", "id", "reference", "category")

@@ -4,12 +4,11 @@ bad line (invalid UTF-8, broken JSON, mixed types) is skipped and counted instea
 gzip-compressed (`rows.jsonl.gz`)."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 from ..recipe import SourceSpec
 from ..util.compressed import open_binary
-from ..util.jsonarray import BOM, array_items, decode, is_array
+from ..util.jsonrows import json_rows
 
 BAD = "__ascl_bad_row__"   # marker key for rows that could not be read at all
 
@@ -29,26 +28,8 @@ def _iter_jsonl(spec: SourceSpec) -> Iterator[dict[str, Any]]:
     cannot be read past that point, so it is an error naming the line (the loader reports it as the source's,
     before any teacher call)."""
     with open_binary(spec.path) as f:
-        if is_array(f.read(4096)):
-            f.seek(0)
-            for _, item in array_items(decode(f.read())):
-                yield item if isinstance(item, dict) else {BAD: "malformed_row"}
-            return
-        f.seek(0)
-        for n, raw in enumerate(f):
-            if not raw.strip():
-                continue
-            try:
-                line = (raw.removeprefix(BOM) if n == 0 else raw).decode("utf-8")
-            except UnicodeDecodeError:
-                yield {BAD: "undecodable"}
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                yield {BAD: "malformed_row"}
-                continue
-            yield row if isinstance(row, dict) else {BAD: "malformed_row"}
+        for _, row, problem in json_rows(f):
+            yield row if problem is None else {BAD: problem.kind}
 
 
 def _iter_datasets(spec: SourceSpec) -> Iterator[dict[str, Any]]:
