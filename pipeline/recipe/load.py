@@ -20,6 +20,13 @@ from .model import (DEFAULT_API, DEFAULT_CLASSIFY, DEFAULT_CONSISTENCY, DEFAULT_
 LOCAL_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
+def local_format(path: Path) -> str | None:
+    """The format a local file's name says: rows.jsonl and rows.jsonl.gz are both jsonl (gzip-compressed text is
+    read as it is); None for any other name, a .parquet.gz among them (a Parquet file compresses itself)."""
+    suffix = inner_suffix(path)
+    return None if is_gzip(path) and suffix == ".parquet" else LOCAL_FORMATS.get(suffix)
+
+
 class RecipeError(Exception):
     """A recipe problem; `errors` holds (field path, message) pairs."""
 
@@ -71,9 +78,7 @@ def load_recipe(path: str | Path) -> Recipe:
         if src_path is not None:
             if not src_path.is_file():
                 errors.append((f"sources[{i}].path", f"file not found: {src_path}"))
-            # rows.jsonl.gz / rows.csv.gz: gzip-compressed text; a Parquet file compresses itself
-            suffix = inner_suffix(src_path)
-            fmt = fmt or (None if is_gzip(src_path) and suffix == ".parquet" else LOCAL_FORMATS.get(suffix))
+            fmt = fmt or local_format(src_path)
             if fmt is None:
                 errors.append((f"sources[{i}].format", f"cannot infer the format of {src_path.name}; set format"))
         if s["kind"] == "per_row" and "kind" not in s.get("columns", {}):

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..dedupe.exact import normalize
 from ..records import Prompt
+from ..recipe.load import local_format
 from ..recipe.model import SourceSpec
-from ..util.compressed import inner_suffix
 from .readers import iter_rows
 
 
@@ -25,8 +25,7 @@ def ngrams(text: str, n: int) -> set[str]:
 
 def eval_texts(spec: dict) -> list[str]:
     path = Path(spec["path"]) if spec.get("path") else None
-    fmt = spec.get("format") or ({".csv": "csv", ".parquet": "parquet"}.get(inner_suffix(path), "jsonl")
-                                 if path else None)       # inner_suffix: rows.csv.gz is CSV
+    fmt = spec.get("format") or ((local_format(path) or "jsonl") if path else None)
     source = SourceSpec(name=f"eval:{spec['name']}", kind="benign", path=path, dataset=spec.get("dataset"),
                         config=spec.get("config"), revision=spec.get("revision"), format=fmt,
                         split=spec.get("split", "test"))
