@@ -176,12 +176,13 @@ def cmd_classify(args) -> int:
     from .audit import classify_file
     from .audit.inputs import CLASSIFY_FIELDS
 
-    rows = _run_on_file(args, classify_file, CLASSIFY_FIELDS, skip_bad=args.skip_bad_rows)
-    if rows is None:
+    result = _run_on_file(args, classify_file, CLASSIFY_FIELDS, skip_bad=args.skip_bad_rows)
+    if result is None:
         return EXIT_BAD_INPUT
+    rows, bad = result
     for row in rows:
         print(json.dumps(row, ensure_ascii=False, default=str))
-    if bad := sum("error" in row and row["response_type"] is None for row in rows):
+    if bad:
         print(f"classify-responses of {args.file}: {len(rows)} rows, {bad} bad rows skipped (each with its 'error')",
               file=sys.stderr)
     return 0

@@ -76,10 +76,11 @@ def _answer_only(n: int, row: dict, source: str) -> GenerationRecord:
 
 
 def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None,
-                  skip_bad: bool = False) -> list[dict[str, Any]]:
+                  skip_bad: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The input rows as they were read, in order, each with `response_type` and `confidence` (null for phrase and
-    LLM labels). `columns` maps `response` / `prompt` to the file's own column names. With `skip_bad`, a row that
-    cannot be read or has no response comes out in its place with both null and its `error`."""
+    LLM labels), and how many were bad. `columns` maps `response` / `prompt` to the file's own column names. With
+    `skip_bad`, a row that cannot be read or has no response comes out in its place with both null and its `error`
+    (counted here, since an input column may be called `error` too)."""
     items = converted(path, lambda n, view: _answer_only(n, view, path), columns, skip_bad=skip_bad)
     records = [x for _, x in items if not isinstance(x, InputError)]
     with _judge(recipe) as judge:
@@ -92,7 +93,7 @@ def classify_file(path: str, recipe=None, columns: dict[str, str] | None = None,
             continue
         label, confidence, _ = labels.get(x.id, (None, None, None))
         out.append({**row, "response_type": label, "confidence": confidence})
-    return out
+    return out, len(items) - len(records)
 
 
 # `--skip-bad-rows`: rows that could not be read are counted under this key, each with its own verdict line.
