@@ -65,46 +65,87 @@ def looped(text: str, rng: random.Random) -> str:
     return text + " " + " ".join([s] * rng.randint(3, 6))
 
 
+def echoed(text: str, prompt: str, rng: random.Random) -> str:
+    """A loop made of the prompt: its first sentence of four words or more said 3 to 6 more times."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", prompt) if len(s.split()) >= 4] or [prompt]
+    return text + "\n" + " ".join([sentences[0]] * rng.randint(3, 6))
+
+
+def stanza_looped(text: str, rng: random.Random) -> str | None:
+    """A loop of blocks: a block of two or more lines written again straight after itself, 1 to 3 more times, or
+    the text's last two blocks taking turns 2 more times. None for a text without such a block."""
+    blocks = [b for b in re.split(r"\n[ \t]*\n", text) if len(b.strip().splitlines()) >= 2]
+    if not blocks:
+        return None
+    if len(blocks) >= 2 and rng.random() < 0.5:
+        return text + ("\n\n" + blocks[-2] + "\n\n" + blocks[-1]) * 2
+    return text + ("\n\n" + rng.choice(blocks)) * rng.randint(1, 3)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rbr", type=Path)
     ap.add_argument("--jbb", type=Path)
     ap.add_argument("--coconot", type=Path)
     ap.add_argument("--dna", type=Path)
+    ap.add_argument("--phtest", type=Path, help="checkout of umd-huang-lab/FalseRefusal (eleven chat models' answers)")
     ap.add_argument("--long-form", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code")
     args = ap.parse_args()
-    sets = {"GSM8K test solutions": [re.sub(r"<<.*?>>", "", json.loads(line)["answer"]) for line in
-                                     (ROOT.parent / "shared" / "data" / "gsm8k_test.jsonl").read_text().splitlines()]}
-    if args.rbr or args.jbb or args.coconot or args.dna:
-        from scripts.train_response_classifier import dedupe, load_coconot, load_dna, load_jbb, load_rbr
+    # each set: (prompt or None, text) pairs
+    gsm = [json.loads(line) for line in (ROOT.parent / "shared" / "data" / "gsm8k_test.jsonl").read_text().splitlines()]
+    sets = {"GSM8K test solutions": [(r["question"], re.sub(r"<<.*?>>", "", r["answer"])) for r in gsm]}
+    if args.rbr or args.jbb or args.coconot or args.dna or args.phtest:
+        from scripts.train_response_classifier import (dedupe, load_coconot, load_dna, load_jbb, load_phtest,
+                                                       load_rbr)
+        pair = lambda r: (r.get("prompt") or None, r["text"])   # noqa: E731
         if args.rbr:
             rbr = load_rbr(args.rbr)
-            sets["RBR gold completions"] = [r["text"] for r in rbr["train"] + rbr["heldout"]
-                                            if r["source"] == "rbr-gold"]
+            sets["RBR gold completions"] = [pair(r) for r in rbr["train"] + rbr["heldout"] if r["source"] == "rbr-gold"]
         if args.jbb:
             jbb = load_jbb(args.jbb)[0]
-            sets["JailbreakBench responses"] = [r["text"] for r in jbb["train"] + jbb["heldout"]]
+            sets["JailbreakBench responses"] = [pair(r) for r in jbb["train"] + jbb["heldout"]]
         if args.coconot:
             cc = load_coconot(args.coconot)
-            sets["CoCoNot GPT-4 answers"] = [r["text"] for r in dedupe(cc["train"] + cc["heldout"])
+            sets["CoCoNot GPT-4 answers"] = [pair(r) for r in dedupe(cc["train"] + cc["heldout"])
                                              if r["label"] == "comply"]
         if args.dna:
             dna = load_dna(args.dna, comply_actions=("5",))
-            sets["Do-Not-Answer direct answers"] = [r["text"] for r in dedupe(dna["train"] + dna["heldout"])
+            sets["Do-Not-Answer direct answers"] = [pair(r) for r in dedupe(dna["train"] + dna["heldout"])
                                                     if r["label"] == "comply"]
+        if args.phtest:
+            ph = load_phtest(args.phtest)["all"]
+            for models, name in ((PHTEST_STRONG, "PHTest: Claude-2.1 / 3 / 3.5, GPT-3.5"),
+                                 (None, "PHTest: Llama-3-8B (+RR), Mistral-7B, Zephyr-7B (+R2D2)")):
+                sets[name] = [pair(r) for r in ph if (r["model"] in PHTEST_STRONG) == (models is not None)]
     if args.long_form:
-        sets.update(load_long_form(args.long_form))
-    rng = random.Random(0)
-    print("| set | texts | mean words | rejected (false positives) | loops caught |")
-    print("|---|---|---|---|---|")
-    for name, texts in sets.items():
-        fp = Counter(degeneration_reason(t, DEFAULT_DEGENERATION) for t in texts)
-        caught = sum(bool(degeneration_reason(looped(t, rng), DEFAULT_DEGENERATION)) for t in texts)
-        words = sum(len(t.split()) for t in texts) / len(texts)
-        rejected = len(texts) - fp[None]
-        print(f"| {name} | {len(texts)} | {words:.0f} | {rejected} ({rejected / len(texts):.1%}) | "
-              f"{caught}/{len(texts)} ({caught / len(texts):.1%}) |")
-        print("|  reasons |  |  | " + ", ".join(f"{k} {v}" for k, v in fp.most_common() if k) + " | |")
+        sets.update({name: [(None, t) for t in texts] for name, texts in load_long_form(args.long_form).items()})
+    D = DEFAULT_DEGENERATION
+    before = lambda prompt, t: degeneration_reason(t, D)   # noqa: E731  (no prompt, no refrain removal)
+    now = lambda prompt, t: degeneration_reason(t, D, prompt=prompt, refrains=True)   # noqa: E731  (as for an answer)
+    print("Each cell: before (the text alone) -> now (the prompt's phrases and a song's refrains not counted as "
+          "repetition, as the filter reads an answer)")
+    print("| set | texts | mean words | rejected (false positives) | sentence loops caught | prompt echoes caught "
+          "| block loops caught |")
+    print("|---|---|---|---|---|---|---|")
+    for name, items in sets.items():
+        rng = random.Random(0)
+        loops = [(p, looped(t, rng)) for p, t in items]
+        echoes = [(p, echoed(t, p, rng)) for p, t in items if p]
+        blocks = [(p, b) for p, t in items if (b := stanza_looped(t, rng)) is not None]
+        cells = []
+        for group, want in ((items, False), (loops, True), (echoes, True), (blocks, True)):
+            if not group:
+                cells.append("-")
+                continue
+            n = [sum(bool(f(p, t)) for p, t in group) for f in (before, now)]
+            cells.append(f"{n[0]} -> {n[1]} / {len(group)} ({n[1] / len(group):.1%})")
+        words = sum(len(t.split()) for _, t in items) / len(items)
+        print(f"| {name} | {len(items)} | {words:.0f} | " + " | ".join(cells) + " |")
+        reasons = Counter(now(p, t) for p, t in items)
+        print("|  reasons now |  |  | " + ", ".join(f"{k} {v}" for k, v in reasons.most_common() if k) + " | | | |")
+
+
+PHTEST_STRONG = {"claude-2.1", "claude-3-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3.5-sonnet", "gpt-3.5"}
 
 
 if __name__ == "__main__":

@@ -124,6 +124,73 @@ def test_a_derivation_that_restates_its_formulas_is_not_a_loop():
     assert degeneration_reason(money * 4, DEFAULT_DEGENERATION) == "repeated_sentence"
 
 
+SONG_PROMPT = "Write a folk song about a lighthouse keeper, with a chorus."
+CHORUS = ("Chorus:\nOh, the lighthouse keeps on burning,\nThrough the wind and through the rain,\n"
+          "Every ship that's homeward turning\nFinds its way back home again.")
+VERSES = ["Verse 1:\nThe fog rolled in on Tuesday night,\nThe harbour bells were still,\n"
+          "Old Martha climbed the winding stairs\nAnd lit the lamp with skill.",
+          "Verse 2:\nThe fishing boats were far from shore,\nThe sea was black as coal,\n"
+          "But one small light upon the rock\nWas steady, warm and whole.",
+          "Bridge:\nAnd when the morning came at last,\nThe sailors climbed the hill,\n"
+          "To thank the keeper of the flame\nWho keeps it burning still."]
+SONG = "\n\n".join([VERSES[0], CHORUS, VERSES[1], CHORUS, VERSES[2], CHORUS])
+
+
+def test_a_song_with_a_chorus_is_not_a_loop_but_a_block_said_again_and_again_is():
+    """A chorus sung after each verse made the line statistics reject songs strong models write (on PHTest's answers
+    to song and poem prompts, 23 of 206 for repeated lines; docs/benchmarks.md). An answer's refrain repeats are
+    removed before the statistics; a block said again straight after itself, blocks taking turns, a chorus sung
+    more often than MAX_REFRAINS, and a repeated block of prose or list lines are still loops, and reasoning gets
+    no refrains."""
+    assert degeneration_reason(SONG, DEFAULT_DEGENERATION) == "repeated_lines"         # the text alone
+    assert degeneration_reason(SONG, DEFAULT_DEGENERATION, refrains=True) is None
+    assert run(rec("benign", f"<think>\nA folk song: verses, a chorus after each.\n</think>\n{SONG}",
+                   prompt=SONG_PROMPT)).kept
+    loops = {
+        "back to back": "\n\n".join([VERSES[0], CHORUS, CHORUS, CHORUS]),
+        "taking turns": "\n\n".join([VERSES[0], CHORUS, VERSES[1], CHORUS, VERSES[1], CHORUS, VERSES[1]]),
+        "sung too often": "\n\n".join(x for v in VERSES + VERSES[:2] for x in (v, CHORUS)),
+        "not verse": "\n\n".join([PROSE + "\n" + PROSE.upper(), "Keep it dry.\nOil it yearly and check it.",
+                                  PROSE + "\n" + PROSE.upper(), "Store the keys apart.\nTell nobody the code.",
+                                  PROSE + "\n" + PROSE.upper()]),
+    }
+    for name, text in loops.items():
+        assert degeneration_reason(text, DEFAULT_DEGENERATION, refrains=True), name
+    o = run(rec("benign", f"<think>\n{SONG}\n</think>\nHere is the song.", prompt=SONG_PROMPT))
+    assert (o.stage, o.reason) == ("degenerate", "reasoning_repeated_lines")
+
+
+CROPS_PROMPT = "What are the effects of climate change on crop yields in sub-Saharan Africa?"
+CROPS = (
+    "Research on the effects of climate change on crop yields in sub-Saharan Africa points to several patterns:\n\n"
+    "1. **Heat stress**: Higher temperatures shorten the growing season of maize, and studies of the effects of "
+    "climate change on crop yields in sub-Saharan Africa find maize losses of 5 to 20 percent by mid-century.\n"
+    "2. **Rainfall**: Less reliable rains hurt rain-fed farms most; much of the region's farmland has no irrigation, "
+    "so the effects of climate change on crop yields in sub-Saharan Africa depend heavily on the timing of the rainy "
+    "season.\n"
+    "3. **Crop choice**: Sorghum and millet tolerate heat and drought better than maize, which softens the effects "
+    "of climate change on crop yields in sub-Saharan Africa where farmers switch.\n"
+    "4. **Pests**: Warmer nights let pests such as the fall armyworm spread further.\n\n"
+    "Adaptation (drought-tolerant seed, small-scale irrigation, better forecasts) can offset part of the loss.")
+
+
+def test_restating_the_prompts_terms_is_not_a_loop_but_echoing_the_prompt_is():
+    """An answer that restates the question's own phrase in every item is verbose, not looping; the phrase and
+    n-gram statistics rejected such answers of chat models (PHTest; docs/benchmarks.md). The prompt's phrases do
+    not count as repetition, unless they come in a repeated stretch longer than ECHO_WORDS: a teacher that writes
+    the prompt out again and again is still caught, with or without sentence ends."""
+    assert degeneration_reason(CROPS, DEFAULT_DEGENERATION) == "repeated_phrase"      # the text alone
+    assert degeneration_reason(CROPS, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) is None
+    echo = CROPS + "\n" + " ".join([CROPS_PROMPT.rstrip("?")] * 6)
+    assert degeneration_reason(echo, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) == "repeated_phrase"
+    asked = CROPS + "\n" + " ".join([CROPS_PROMPT] * 3)
+    assert degeneration_reason(asked, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) == "repeated_sentence"
+    think = "<think>\nThe user asks about climate and crops in the region; summarise the evidence.\n</think>\n"
+    assert run(rec("benign", think + CROPS, prompt=CROPS_PROMPT)).kept
+    o = run(rec("benign", think + echo + ".", prompt=CROPS_PROMPT))
+    assert (o.stage, o.reason) == ("degenerate", "answer_repeated_phrase")
+
+
 def test_degenerate_reasoning_and_answer_are_rejected_with_a_reason_each():
     o = run(rec("benign", f"<think>\n{LOOP}\nDecision: comply\n</think>\n{PROSE}"))
     assert (o.stage, o.reason) == ("degenerate", "reasoning_repeated_sentence")
@@ -294,6 +361,29 @@ def test_an_answer_that_switches_language_is_rejected_and_the_check_can_be_turne
                 "`find . -name '*.py' -mtime -1 | xargs wc -l`; the sum is $\\sum_i n_i$, see https://ex.org/x."),
             labeller=fixed("comply"))
     assert o.verdicts["language"] == "pass"
+
+
+SPANISH = ("Buenos días a todos. Hoy quiero hablarles sobre la importancia de la lectura en la vida diaria. Leer no "
+           "solo nos ayuda a aprender cosas nuevas, sino que también mejora nuestra concentración.")
+
+
+def test_an_answer_in_the_language_a_benign_prompt_asks_for_is_kept():
+    """A translation or a poem in French is what a benign prompt asked for; it was rejected as `answer_not_english`.
+    The reasoning must still be English, a language the prompt did not name is still rejected, and so is any
+    non-English answer to a harmful or sensitive prompt, whose verdicts the English checks decide."""
+    think = "<think>\nA plain translation request; keep the friendly spoken register.\n</think>\n"
+    ask = ("Translate into Spanish: Good morning everyone. Today I want to talk to you about the importance of "
+           "reading in daily life. Reading helps us learn new things and improves our concentration.")
+    assert run(rec("benign", think + SPANISH, prompt=ask), labeller=fixed("comply")).kept
+    o = run(rec("benign", think + SPANISH, prompt=ask.replace("Spanish", "German")), labeller=fixed("comply"))
+    assert (o.stage, o.reason) == ("wrong_language", "answer_not_english")
+    o = run(rec("benign", "<think>\nEl usuario quiere una traducción al español de un texto sencillo.\n</think>\n"
+                + SPANISH, prompt=ask), labeller=fixed("comply"))
+    assert (o.stage, o.reason) == ("wrong_language", "reasoning_not_english")
+    harmful = "Translate into Spanish: step-by-step instructions for picking a neighbour's door lock."
+    o = run(rec("harmful", "<think>\nThe request is for break-in steps.\n</think>\n" + SPANISH, prompt=harmful),
+            labeller=fixed("refuse"))
+    assert (o.stage, o.reason) == ("wrong_language", "answer_not_english")
 
 
 # --- consistency ----------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ GopherRepetitionFilter: duplicate lines and their characters, the share of chara
 n-gram, the share of characters in repeated n-grams), plus a repeated-sentence count that catches loops in
 texts too short for n-gram shares to mean much. Thresholds live in the recipe's `degeneration` block; the
 defaults start from Gopher's and are loosened for answer-length texts (Gopher's were set on web documents);
-docs/benchmarks.md measures how much normal text they reject."""
+docs/benchmarks.md measures how much normal text they reject. Two kinds of repetition are not loops: a song's chorus
+(answers only) and the prompt's own phrases restated (degeneration_reason)."""
 from __future__ import annotations
 
 import re
@@ -58,8 +59,35 @@ def _norm(s: str) -> str:
     return " ".join(_WORD.findall(s.lower()))
 
 
-def _top_ngram_frac(words: list[str], n: int) -> float:
-    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+ECHO_WORDS = 12   # a repeated stretch longer than this is a loop even when the prompt says it (an echo)
+
+
+def _repeated_grams(words: list[str], n: int, asked: frozenset = frozenset()) -> list[tuple | None]:
+    """Each position's n-gram where it occurs more than once, else None. A phrase of the prompt (`asked`) restated
+    counts as None too, unless it lies in a repeated stretch of more than ECHO_WORDS words: the prompt written out
+    again and again is a loop."""
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    counts = Counter(grams)
+    repeated = [counts[g] > 1 for g in grams]
+    out: list[tuple | None] = [None] * len(grams)
+    i = 0
+    while i < len(grams):
+        if not repeated[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(grams) and repeated[j]:
+            j += 1
+        echo = j - i + n - 1 > ECHO_WORDS          # words in this run of repeated n-grams
+        for k in range(i, j):
+            if echo or grams[k] not in asked:
+                out[k] = grams[k]
+        i = j
+    return out
+
+
+def _top_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) -> float:
+    grams = Counter(g for g in _repeated_grams(words, n, asked) if g is not None)
     if not grams:
         return 0.0
     gram, count = grams.most_common(1)[0]
@@ -69,26 +97,83 @@ def _top_ngram_frac(words: list[str], n: int) -> float:
     return sum(len(w) for w in gram) * count / max(1, total)
 
 
-def _dup_ngram_frac(words: list[str], n: int) -> float:
-    """Share of characters covered by n-grams that occur more than once (each position counted once)."""
+def _dup_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) -> float:
+    """Share of characters covered by n-grams that occur more than once (each position counted once), a restated
+    phrase of the prompt left out (_repeated_grams)."""
     if len(words) < n:
         return 0.0
-    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
-    counts = Counter(grams)
     covered = [False] * len(words)
-    for i, g in enumerate(grams):
-        if counts[g] > 1:
+    for i, g in enumerate(_repeated_grams(words, n, asked)):
+        if g is not None:
             for j in range(i, i + n):
                 covered[j] = True
     total = sum(len(w) for w in words)
     return sum(len(w) for w, c in zip(words, covered) if c) / max(1, total)
 
 
-def degeneration_reason(text: str, limits: dict) -> str | None:
-    """The first repetition statistic over its limit, as a reason, or None for normal text."""
+MAX_REFRAINS = 4          # a chorus sung more often than this is a loop, however it is spaced
+_STANZA_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def _stanza_key(stanza: str) -> tuple[str, ...]:
+    return tuple(ln for ln in (_norm(_MARKER.sub("", x)) for x in stanza.splitlines()) if len(ln.split()) >= 3)
+
+
+VERSE_LINE_WORDS = 14     # a sung line is short; prose, list items and code are not verse
+_NOT_VERSE = re.compile(r"[{}=;<>`|]|^\s*(?:[-*•+]|\d+[.)])\s")
+
+
+def _verse(stanza: str) -> bool:
+    """A block of short lines, none a list item or code: what a chorus looks like."""
+    lines = [ln for ln in stanza.splitlines() if ln.strip()]
+    return len(lines) >= 2 and all(len(ln.split()) <= VERSE_LINE_WORDS and not _NOT_VERSE.search(ln) for ln in lines)
+
+
+def without_refrains(text: str) -> str:
+    """The text with every repeat of a refrain removed, so that a song's chorus is not read as a loop.
+
+    A refrain is a stanza (a block of two or more short lines of verse, between blank lines: no list item, no code)
+    that recurs verbatim at most MAX_REFRAINS times, each time after a stanza that occurs only once (a verse, a
+    bridge). Songs and poems that strong teachers write are built this way, and the line statistics rejected them
+    (on PHTest's answers, Claude's, Llama-3's and Mistral's songs; docs/benchmarks.md). A loop is not: the same
+    block again straight after itself, blocks that take turns with each other, or a block written more often than a
+    chorus is sung stay as they are, and the statistics below still read them."""
+    stanzas = [st for st in _STANZA_BREAK.split(text) if st.strip()]
+    keys = [_stanza_key(st) for st in stanzas]
+    counts = Counter(keys)
+    drop: set[int] = set()
+    for key, count in counts.items():
+        if count < 2 or count > MAX_REFRAINS or len(key) < 2:
+            continue
+        at = [i for i, k in enumerate(keys) if k == key]
+        if not _verse(stanzas[at[0]]):
+            continue
+        if all(any(counts[keys[j]] == 1 for j in range(a + 1, b)) for a, b in zip(at, at[1:])):
+            drop.update(at[1:])
+    if not drop:
+        return text
+    return "\n\n".join(st for i, st in enumerate(stanzas) if i not in drop)
+
+
+def _prompt_ngrams(prompt: str, sizes: set[int]) -> dict[int, frozenset]:
+    words = _ALPHA.findall(_FORMULA.sub(" ", _mask_math(prompt)).lower())
+    return {n: frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1)) for n in sizes}
+
+
+def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refrains: bool = False) -> str | None:
+    """The first repetition statistic over its limit, as a reason, or None for normal text.
+
+    `prompt`: the phrase count and the n-gram shares do not count a phrase of the prompt as repetition, unless it
+    lies in a repeated stretch of more than ECHO_WORDS words. An answer that restates the question's own terms in
+    every item ("the effects of climate change on crop yields") is verbose, not looping, and those statistics
+    rejected such answers of chat models (PHTest; docs/benchmarks.md); a teacher that writes the prompt out again
+    and again is still caught by them, and the line and sentence checks read the text as before. `refrains`:
+    repeats of a refrain are removed first (without_refrains); for answers, not reasoning."""
     text = (text or "").strip()
     if not text:
         return None
+    if refrains:
+        text = without_refrains(text)
     # Lines compare without their list markers and emphasis ("1. **X**: y" and "2. **X**: y" are one line
     # written twice); lines under three words (headings, "Decision: refuse") do not count.
     lines = [_norm(_MARKER.sub("", ln)) for ln in text.splitlines()]
@@ -120,7 +205,10 @@ def degeneration_reason(text: str, limits: dict) -> str | None:
             return "repeated_sentences"
     words = _ALPHA.findall(_FORMULA.sub(" ", masked).lower())   # numbers repeat legitimately in worked arithmetic
     n = PHRASE_WORDS
-    if len(words) >= 2 * n and Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1)).most_common(1)[0][1] \
+    sizes = {n} | {int(k) for k in limits["top_ngram_max_frac"]} | {int(k) for k in limits["dup_ngram_max_frac"]}
+    asked = _prompt_ngrams(prompt, sizes) if prompt else {}
+    phrases = Counter(g for g in _repeated_grams(words, n, asked.get(n, frozenset())) if g is not None)
+    if len(words) >= 2 * n and phrases and phrases.most_common(1)[0][1] \
             > max(limits["max_phrase_repeats"], len(words) // PHRASE_REPEAT_EVERY):
         # the same 8 words again and again: a loop whose sentences do not end (list lines, run-on text), which the
         # sentence counts cannot see. A list answer repeats its own phrasing from item to item ("when you feel a
@@ -128,10 +216,10 @@ def degeneration_reason(text: str, limits: dict) -> str | None:
         return "repeated_phrase"
     if len(words) >= limits["min_words_for_ngrams"]:
         for n, cap in sorted(limits["top_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
-            if _top_ngram_frac(words, int(n)) > cap:
+            if _top_ngram_frac(words, int(n), asked.get(int(n), frozenset())) > cap:
                 return f"top_{n}gram_repetition"
         for n, cap in sorted(limits["dup_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
-            if _dup_ngram_frac(words, int(n)) > cap:
+            if _dup_ngram_frac(words, int(n), asked.get(int(n), frozenset())) > cap:
                 return f"duplicate_{n}gram_repetition"
     return None
 
@@ -148,12 +236,13 @@ class DegenerationFilter(Filter):
             for t in record.turns:
                 if t.mean_logprob is not None and t.mean_logprob < floor:
                     return "incoherent_text"
+        prompt = record.request.prompt.text
         reasonings = [t.reasoning or "" for t in record.turns]
         # each turn, then all turns together: a teacher that writes the same reasoning again after every tool
         # result loops across turns
         for text in reasonings + (["\n".join(reasonings)] if len(reasonings) > 1 else []):
-            if reason := degeneration_reason(text, self.limits):
+            if reason := degeneration_reason(text, self.limits, prompt=prompt):
                 return f"reasoning_{reason}"
-        if reason := degeneration_reason(record.final.answer or "", self.limits):
+        if reason := degeneration_reason(record.final.answer or "", self.limits, prompt=prompt, refrains=True):
             return f"answer_{reason}"
         return None

@@ -6,7 +6,8 @@ harmful prompt reads as `comply` and is rejected as `harmful_complied`, a Spanis
 decline sentence the gate can see. Weak teachers also switch language part-way (ChatGLM2's Do-Not-Answer answers that
 turn into Chinese after an English opening). So a reasoning or an answer identified as another language gets a reason
 of its own, and the funnel shows how many; `filters: {language: false}` turns the check off for those who accept
-verdicts the checks cannot back.
+verdicts the checks cannot back. One exception: a benign or reasoning prompt that names a language may get its answer
+in that language (LanguageFilter).
 
 Identification: py3langid (langid.py's naive Bayes model over byte n-grams, shipped inside the wheel: no
 download). It reads the text without code, formulas and URLs, only where at least MIN_LETTERS letters remain (a
@@ -59,12 +60,42 @@ def not_read(text: str) -> bool:
     return lang is not None and lang != READ
 
 
+# Languages a prompt can ask for by name, and the identifier's codes an answer in them may get (close neighbours
+# included: Spanish read as Galician, Norwegian as Danish, Indonesian as Malay, Mandarin as Wu or Cantonese).
+ASKABLE = {
+    "spanish": {"es", "gl", "ca"}, "español": {"es", "gl", "ca"}, "french": {"fr"}, "français": {"fr"},
+    "german": {"de", "lb"}, "deutsch": {"de", "lb"}, "italian": {"it"}, "portuguese": {"pt", "gl"},
+    "dutch": {"nl", "af"}, "russian": {"ru"}, "ukrainian": {"uk"}, "polish": {"pl"}, "czech": {"cs", "sk"},
+    "swedish": {"sv"}, "danish": {"da", "no", "nn"}, "norwegian": {"no", "nn", "da"}, "finnish": {"fi"},
+    "greek": {"el"}, "turkish": {"tr"}, "romanian": {"ro"}, "hungarian": {"hu"}, "latin": {"la"},
+    "chinese": {"zh", "wuu", "yue"}, "mandarin": {"zh", "wuu", "yue"}, "cantonese": {"yue", "zh"},
+    "japanese": {"ja"}, "korean": {"ko"}, "arabic": {"ar", "ary", "arz"}, "hebrew": {"he"}, "hindi": {"hi", "mr", "ne"},
+    "persian": {"fa"}, "farsi": {"fa"}, "vietnamese": {"vi"}, "indonesian": {"id", "ms"}, "malay": {"ms", "id"},
+    "thai": {"th"}, "swahili": {"sw"}, "catalan": {"ca", "es"}, "tagalog": {"tl"}, "filipino": {"tl"},
+}
+_ASKED = re.compile(r"\b(" + "|".join(map(re.escape, ASKABLE)) + r")\b", re.IGNORECASE)
+ASKING_KINDS = ("benign", "reasoning")
+
+
+def asked_languages(prompt: str) -> set[str]:
+    """The identifier's codes for every language the prompt names ("Translate this into Spanish")."""
+    return {code for m in _ASKED.finditer(prompt or "") for code in ASKABLE[m.group(1).lower()]}
+
+
 class LanguageFilter(Filter):
+    """A benign or reasoning prompt that names a language may get its answer in it: a translation, a poem in
+    French, a conjugation table were rejected as `answer_not_english` though they are what was asked. The reasoning
+    must still be English, and a harmful or sensitive prompt's answer always, because the checks that decide those
+    verdicts read English (a request to translate harmful instructions is a known way round a refusal)."""
     name, stage = "language", "wrong_language"
 
     def check(self, record: GenerationRecord) -> str | None:
         if not_read("\n".join(t.reasoning or "" for t in record.turns)):
             return "reasoning_not_english"
-        if not_read(record.final.answer if record.final else ""):
-            return "answer_not_english"
-        return None
+        lang = language_of(record.final.answer if record.final else "")
+        if lang is None or lang == READ:
+            return None
+        prompt = record.request.prompt
+        if prompt.kind in ASKING_KINDS and lang in asked_languages(prompt.text):
+            return None
+        return "answer_not_english"
