@@ -303,6 +303,25 @@ def test_an_answer_that_starts_mid_sentence_is_rejected():
         assert run(rec("benign", think + answer, prompt=prompt)).reason != "answer_starts_mid_sentence"
 
 
+def test_an_answer_that_ends_on_a_colon_is_cut():
+    """Chat answers cut at a token limit often stop right after announcing what comes next ("Here's a general
+    breakdown:", "4. **Type of Funding**:"); no complete public answer read ends so. A colon inside the answer, a
+    time or an emoticon at the end, and cut reasoning allowed do not change that."""
+    think = "<think>\nNight photos need a steady camera and more light.\n</think>\n"
+    prompt = "What is a good way to shoot photos at night?"
+    for answer in ("Use a tripod and a long exposure. Here are the settings to start from:",
+                   "1. **Steady the camera**: use a tripod.\n2. **Exposure**:"):
+        o = run(rec("benign", think + answer, prompt=prompt))
+        assert (o.stage, o.reason) == ("invalid_structure", "answer_ends_with_colon"), answer
+        allowed = FilterSettings(enabled=ON, consistency={"min_reasoning_relevance": 0}, allow_cut_reasoning=True)
+        assert apply_filters([rec("benign", think + answer, prompt=prompt)], allowed, Labeller("phrases"))[0].reason \
+            == "answer_ends_with_colon"
+    for answer in ("Settings to start from: ISO 800, f/2.8 and a 10-second exposure on a tripod.",
+                   "Use a tripod and a long exposure; the light is best after 21:30",
+                   "Use a tripod and a long exposure, and have fun :)"):
+        assert run(rec("benign", think + answer, prompt=prompt)).stage is None, answer
+
+
 def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_guard():
     """Traces made elsewhere carry no guard cap or finish reason: a public SFT file's thinking blocks stop at about
     256 tokens ("…This way, the user gets the structure they need"), chat answers at a token limit. The last line of

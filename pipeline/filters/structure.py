@@ -83,6 +83,11 @@ class StructureFilter(Filter):
         if cap is not None and len(answer) >= cap - 2 and not _SENTENCE_END.search(answer):
             # the same for the answer: the guard stopped it at its cap mid-sentence ("I will not provide a")
             return "answer_cut_at_guard_limit"
+        if answer.endswith(":"):
+            # "Here's a general breakdown:", "4. **Type of Funding**:" and nothing after: the answer announces what
+            # it never gives. On every complete public answer read (Do-Not-Answer, RBR, CoCoNot, Reuter: 5,386) none
+            # ends so; PHTest's 424 that do and Qwen3-32B's 6 are cut at a token limit (docs/benchmarks.md).
+            return "answer_ends_with_colon"
         if not self.allow_cut_reasoning:
             # only the thinking before the answer: thinking before a tool call may stop where the call starts
             if ends_mid_sentence(_DECISION_LINE.sub("", (final.reasoning or "").strip())):
