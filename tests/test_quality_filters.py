@@ -134,13 +134,17 @@ VERSES = ["Verse 1:\nThe fog rolled in on Tuesday night,\nThe harbour bells were
           "Bridge:\nAnd when the morning came at last,\nThe sailors climbed the hill,\n"
           "To thank the keeper of the flame\nWho keeps it burning still."]
 SONG = "\n\n".join([VERSES[0], CHORUS, VERSES[1], CHORUS, VERSES[2], CHORUS])
+MORE_VERSES = ["Verse 3:\nA gull came crying round the tower,\nThe wind began to turn,\n"
+               "She trimmed the wick and polished glass\nAnd watched the embers burn.",
+               "Verse 4:\nNow Martha's hair is silver grey,\nHer daughter climbs instead,\n"
+               "The same old stairs, the same bright flame,\nThe same words that she said."]
 
 
 def test_a_song_with_a_chorus_is_not_a_loop_but_a_block_said_again_and_again_is():
     """A chorus sung after each verse made the line statistics reject songs strong models write (on PHTest's answers
     to song and poem prompts, 23 of 206 for repeated lines; docs/benchmarks.md). An answer's refrain repeats are
     removed before the statistics; a block said again straight after itself, blocks taking turns, a chorus sung
-    more often than MAX_REFRAINS, and a repeated block of prose or list lines are still loops, and reasoning gets
+    more often than `max_refrains` (4), and a repeated block of prose or list lines are still loops, and reasoning gets
     no refrains."""
     assert degeneration_reason(SONG, DEFAULT_DEGENERATION) == "repeated_lines"         # the text alone
     assert degeneration_reason(SONG, DEFAULT_DEGENERATION, refrains=True) is None
@@ -149,7 +153,7 @@ def test_a_song_with_a_chorus_is_not_a_loop_but_a_block_said_again_and_again_is(
     loops = {
         "back to back": "\n\n".join([VERSES[0], CHORUS, CHORUS, CHORUS]),
         "taking turns": "\n\n".join([VERSES[0], CHORUS, VERSES[1], CHORUS, VERSES[1], CHORUS, VERSES[1]]),
-        "sung too often": "\n\n".join(x for v in VERSES + VERSES[:2] for x in (v, CHORUS)),
+        "sung too often": "\n\n".join(x for v in VERSES + MORE_VERSES for x in (v, CHORUS)),
         "not verse": "\n\n".join([PROSE + "\n" + PROSE.upper(), "Keep it dry.\nOil it yearly and check it.",
                                   PROSE + "\n" + PROSE.upper(), "Store the keys apart.\nTell nobody the code.",
                                   PROSE + "\n" + PROSE.upper()]),
@@ -158,6 +162,10 @@ def test_a_song_with_a_chorus_is_not_a_loop_but_a_block_said_again_and_again_is(
         assert degeneration_reason(text, DEFAULT_DEGENERATION, refrains=True), name
     o = run(rec("benign", f"<think>\n{SONG}\n</think>\nHere is the song.", prompt=SONG_PROMPT))
     assert (o.stage, o.reason) == ("degenerate", "reasoning_repeated_lines")
+    # the recipe's knob: 0 makes every repeat count again; the chorus sung 5 times passes at 5
+    assert degeneration_reason(SONG, {**DEFAULT_DEGENERATION, "max_refrains": 0}, refrains=True) == "repeated_lines"
+    assert degeneration_reason(loops["sung too often"], {**DEFAULT_DEGENERATION, "max_refrains": 5},
+                               refrains=True) is None
 
 
 CROPS_PROMPT = "What are the effects of climate change on crop yields in sub-Saharan Africa?"
@@ -177,7 +185,7 @@ CROPS = (
 def test_restating_the_prompts_terms_is_not_a_loop_but_echoing_the_prompt_is():
     """An answer that restates the question's own phrase in every item is verbose, not looping; the phrase and
     n-gram statistics rejected such answers of chat models (PHTest; docs/benchmarks.md). The prompt's phrases do
-    not count as repetition, unless they come in a repeated stretch longer than ECHO_WORDS: a teacher that writes
+    not count as repetition, unless they come in a repeated stretch longer than `prompt_echo_words` (12): a teacher that writes
     the prompt out again and again is still caught, with or without sentence ends."""
     assert degeneration_reason(CROPS, DEFAULT_DEGENERATION) == "repeated_phrase"      # the text alone
     assert degeneration_reason(CROPS, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) is None
@@ -185,6 +193,8 @@ def test_restating_the_prompts_terms_is_not_a_loop_but_echoing_the_prompt_is():
     assert degeneration_reason(echo, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) == "repeated_phrase"
     asked = CROPS + "\n" + " ".join([CROPS_PROMPT] * 3)
     assert degeneration_reason(asked, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) == "repeated_sentence"
+    strict = {**DEFAULT_DEGENERATION, "prompt_echo_words": 0}     # the recipe's knob: the prompt's phrases count
+    assert degeneration_reason(CROPS, strict, prompt=CROPS_PROMPT) == "repeated_phrase"
     think = "<think>\nThe user asks about climate and crops in the region; summarise the evidence.\n</think>\n"
     assert run(rec("benign", think + CROPS, prompt=CROPS_PROMPT)).kept
     o = run(rec("benign", think + echo + ".", prompt=CROPS_PROMPT))

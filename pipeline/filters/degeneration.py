@@ -59,13 +59,11 @@ def _norm(s: str) -> str:
     return " ".join(_WORD.findall(s.lower()))
 
 
-ECHO_WORDS = 12   # a repeated stretch longer than this is a loop even when the prompt says it (an echo)
-
-
-def _repeated_grams(words: list[str], n: int, asked: frozenset = frozenset()) -> list[tuple | None]:
+def _repeated_grams(words: list[str], n: int, asked: frozenset = frozenset(), echo_words: int = 0) \
+        -> list[tuple | None]:
     """Each position's n-gram where it occurs more than once, else None. A phrase of the prompt (`asked`) restated
-    counts as None too, unless it lies in a repeated stretch of more than ECHO_WORDS words: the prompt written out
-    again and again is a loop."""
+    counts as None too, unless it lies in a repeated stretch of more than `echo_words` words: the prompt written
+    out again and again is a loop."""
     grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
     counts = Counter(grams)
     repeated = [counts[g] > 1 for g in grams]
@@ -78,7 +76,7 @@ def _repeated_grams(words: list[str], n: int, asked: frozenset = frozenset()) ->
         j = i
         while j < len(grams) and repeated[j]:
             j += 1
-        echo = j - i + n - 1 > ECHO_WORDS          # words in this run of repeated n-grams
+        echo = j - i + n - 1 > echo_words          # words in this run of repeated n-grams
         for k in range(i, j):
             if echo or grams[k] not in asked:
                 out[k] = grams[k]
@@ -86,8 +84,8 @@ def _repeated_grams(words: list[str], n: int, asked: frozenset = frozenset()) ->
     return out
 
 
-def _top_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) -> float:
-    grams = Counter(g for g in _repeated_grams(words, n, asked) if g is not None)
+def _top_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset(), echo_words: int = 0) -> float:
+    grams = Counter(g for g in _repeated_grams(words, n, asked, echo_words) if g is not None)
     if not grams:
         return 0.0
     gram, count = grams.most_common(1)[0]
@@ -97,13 +95,13 @@ def _top_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) ->
     return sum(len(w) for w in gram) * count / max(1, total)
 
 
-def _dup_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) -> float:
+def _dup_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset(), echo_words: int = 0) -> float:
     """Share of characters covered by n-grams that occur more than once (each position counted once), a restated
     phrase of the prompt left out (_repeated_grams)."""
     if len(words) < n:
         return 0.0
     covered = [False] * len(words)
-    for i, g in enumerate(_repeated_grams(words, n, asked)):
+    for i, g in enumerate(_repeated_grams(words, n, asked, echo_words)):
         if g is not None:
             for j in range(i, i + n):
                 covered[j] = True
@@ -111,7 +109,6 @@ def _dup_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset()) ->
     return sum(len(w) for w, c in zip(words, covered) if c) / max(1, total)
 
 
-MAX_REFRAINS = 4          # a chorus sung more often than this is a loop, however it is spaced
 _STANZA_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -129,11 +126,11 @@ def _verse(stanza: str) -> bool:
     return len(lines) >= 2 and all(len(ln.split()) <= VERSE_LINE_WORDS and not _NOT_VERSE.search(ln) for ln in lines)
 
 
-def without_refrains(text: str) -> str:
+def without_refrains(text: str, max_refrains: int) -> str:
     """The text with every repeat of a refrain removed, so that a song's chorus is not read as a loop.
 
     A refrain is a stanza (a block of two or more short lines of verse, between blank lines: no list item, no code)
-    that recurs verbatim at most MAX_REFRAINS times, each time after a stanza that occurs only once (a verse, a
+    that recurs verbatim at most `max_refrains` times (the recipe's `degeneration.max_refrains`), each time after a stanza that occurs only once (a verse, a
     bridge). Songs and poems that strong teachers write are built this way, and the line statistics rejected them
     (on PHTest's answers, Claude's, Llama-3's and Mistral's songs; docs/benchmarks.md). A loop is not: the same
     block again straight after itself, blocks that take turns with each other, or a block written more often than a
@@ -143,7 +140,7 @@ def without_refrains(text: str) -> str:
     counts = Counter(keys)
     drop: set[int] = set()
     for key, count in counts.items():
-        if count < 2 or count > MAX_REFRAINS or len(key) < 2:
+        if count < 2 or count > max_refrains or len(key) < 2:
             continue
         at = [i for i, k in enumerate(keys) if k == key]
         if not _verse(stanzas[at[0]]):
@@ -164,7 +161,7 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     """The first repetition statistic over its limit, as a reason, or None for normal text.
 
     `prompt`: the phrase count and the n-gram shares do not count a phrase of the prompt as repetition, unless it
-    lies in a repeated stretch of more than ECHO_WORDS words. An answer that restates the question's own terms in
+    lies in a repeated stretch of more than `prompt_echo_words` words. An answer that restates the question's own terms in
     every item ("the effects of climate change on crop yields") is verbose, not looping, and those statistics
     rejected such answers of chat models (PHTest; docs/benchmarks.md); a teacher that writes the prompt out again
     and again is still caught by them, and the line and sentence checks read the text as before. `refrains`:
@@ -173,7 +170,7 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     if not text:
         return None
     if refrains:
-        text = without_refrains(text)
+        text = without_refrains(text, limits["max_refrains"])
     # Lines compare without their list markers and emphasis ("1. **X**: y" and "2. **X**: y" are one line
     # written twice); lines under three words (headings, "Decision: refuse") do not count.
     lines = [_norm(_MARKER.sub("", ln)) for ln in text.splitlines()]
@@ -207,7 +204,8 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     n = PHRASE_WORDS
     sizes = {n} | {int(k) for k in limits["top_ngram_max_frac"]} | {int(k) for k in limits["dup_ngram_max_frac"]}
     asked = _prompt_ngrams(prompt, sizes) if prompt else {}
-    phrases = Counter(g for g in _repeated_grams(words, n, asked.get(n, frozenset())) if g is not None)
+    echo = limits["prompt_echo_words"]
+    phrases = Counter(g for g in _repeated_grams(words, n, asked.get(n, frozenset()), echo) if g is not None)
     if len(words) >= 2 * n and phrases and phrases.most_common(1)[0][1] \
             > max(limits["max_phrase_repeats"], len(words) // PHRASE_REPEAT_EVERY):
         # the same 8 words again and again: a loop whose sentences do not end (list lines, run-on text), which the
@@ -216,10 +214,10 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
         return "repeated_phrase"
     if len(words) >= limits["min_words_for_ngrams"]:
         for n, cap in sorted(limits["top_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
-            if _top_ngram_frac(words, int(n), asked.get(int(n), frozenset())) > cap:
+            if _top_ngram_frac(words, int(n), asked.get(int(n), frozenset()), echo) > cap:
                 return f"top_{n}gram_repetition"
         for n, cap in sorted(limits["dup_ngram_max_frac"].items(), key=lambda kv: int(kv[0])):
-            if _dup_ngram_frac(words, int(n), asked.get(int(n), frozenset())) > cap:
+            if _dup_ngram_frac(words, int(n), asked.get(int(n), frozenset()), echo) > cap:
                 return f"duplicate_{n}gram_repetition"
     return None
 

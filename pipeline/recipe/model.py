@@ -94,6 +94,8 @@ class DegenerationConfig(TypedDict):
     top_ngram_max_frac: dict[int, float]
     dup_ngram_max_frac: dict[int, float]
     min_words_for_ngrams: int
+    max_refrains: int
+    prompt_echo_words: int
     min_mean_logprob: float | None
 
 
@@ -109,6 +111,11 @@ DEFAULT_DEGENERATION: DegenerationConfig = {
     "top_ngram_max_frac": {2: 0.25, 3: 0.23, 4: 0.21},
     "dup_ngram_max_frac": {5: 0.35, 6: 0.34, 7: 0.33, 8: 0.32, 9: 0.31, 10: 0.30},
     "min_words_for_ngrams": 100,         # n-gram shares are noise on shorter texts
+    # A song's chorus sung after each verse is not a loop (answers only): up to this many times; 0: every repeat counts.
+    "max_refrains": 4,
+    # The prompt's own phrases restated are not repetition in the phrase count and n-gram shares, unless they come
+    # in a repeated stretch longer than this many words (the prompt echoed); 0: they count like any other phrase.
+    "prompt_echo_words": 12,
     # Word salad: a completion whose tokens the teacher itself found unlikely on average (mean raw log-probability
     # per token, reported by vLLM; traces without it are not checked). Loops score high here and are caught by
     # the repetition statistics above; incoherent text scores low. None turns the check off.
