@@ -185,8 +185,8 @@ CROPS = (
 def test_restating_the_prompts_terms_is_not_a_loop_but_echoing_the_prompt_is():
     """An answer that restates the question's own phrase in every item is verbose, not looping; the phrase and
     n-gram statistics rejected such answers of chat models (PHTest; docs/benchmarks.md). The prompt's phrases do
-    not count as repetition, unless they come in a repeated stretch longer than `prompt_echo_words` (12): a teacher that writes
-    the prompt out again and again is still caught, with or without sentence ends."""
+    not count as repetition, unless they come in a repeated stretch longer than `prompt_echo_words` (12): a teacher
+    that writes the prompt out again and again is still caught, with or without sentence ends."""
     assert degeneration_reason(CROPS, DEFAULT_DEGENERATION) == "repeated_phrase"      # the text alone
     assert degeneration_reason(CROPS, DEFAULT_DEGENERATION, prompt=CROPS_PROMPT) is None
     echo = CROPS + "\n" + " ".join([CROPS_PROMPT.rstrip("?")] * 6)

@@ -130,11 +130,12 @@ def without_refrains(text: str, max_refrains: int) -> str:
     """The text with every repeat of a refrain removed, so that a song's chorus is not read as a loop.
 
     A refrain is a stanza (a block of two or more short lines of verse, between blank lines: no list item, no code)
-    that recurs verbatim at most `max_refrains` times (the recipe's `degeneration.max_refrains`), each time after a stanza that occurs only once (a verse, a
-    bridge). Songs and poems that strong teachers write are built this way, and the line statistics rejected them
-    (on PHTest's answers, Claude's, Llama-3's and Mistral's songs; docs/benchmarks.md). A loop is not: the same
-    block again straight after itself, blocks that take turns with each other, or a block written more often than a
-    chorus is sung stay as they are, and the statistics below still read them."""
+    that recurs verbatim at most `max_refrains` times (the recipe's `degeneration.max_refrains`), each time after a
+    stanza that occurs only once (a verse, a bridge). Songs and poems that strong teachers write are built this way,
+    and the line statistics rejected them (on PHTest's answers, Claude's, Llama-3's and Mistral's songs;
+    docs/benchmarks.md). A loop is not: the same block again straight after itself, blocks that take turns with each
+    other, or a block written more often than a chorus is sung stay as they are, and the statistics below still
+    read them."""
     stanzas = [st for st in _STANZA_BREAK.split(text) if st.strip()]
     keys = [_stanza_key(st) for st in stanzas]
     counts = Counter(keys)
@@ -161,10 +162,11 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     """The first repetition statistic over its limit, as a reason, or None for normal text.
 
     `prompt`: the phrase count and the n-gram shares do not count a phrase of the prompt as repetition, unless it
-    lies in a repeated stretch of more than `prompt_echo_words` words. An answer that restates the question's own terms in
-    every item ("the effects of climate change on crop yields") is verbose, not looping, and those statistics
-    rejected such answers of chat models (PHTest; docs/benchmarks.md); a teacher that writes the prompt out again
-    and again is still caught by them, and the line and sentence checks read the text as before. `refrains`:
+    lies in a repeated stretch of more than `prompt_echo_words` words (a recipe setting). An answer that restates
+    the question's own terms in every item ("the effects of climate change on crop yields") is verbose, not
+    looping, and those statistics rejected such answers of chat models (PHTest; docs/benchmarks.md); a teacher
+    that writes the prompt out again and again is still caught by them, and the line and sentence checks read the
+    text as before. `refrains`:
     repeats of a refrain are removed first (without_refrains); for answers, not reasoning."""
     text = (text or "").strip()
     if not text:
