@@ -332,6 +332,20 @@ def test_an_answer_that_ends_on_a_colon_is_cut():
         assert run(rec("benign", think + answer, prompt=prompt)).stage is None, answer
 
 
+def test_an_answer_that_stops_inside_a_code_block_is_cut():
+    """A code answer cut at a token limit stops inside its code block ('print("MAE:",'), where the prose check cannot
+    see it; most of PHTest's code answers are cut so. Closed blocks, tildes and backticks inside a line are fine."""
+    think = "<think>\nThe user wants the mean absolute error of a model's predictions in Python.\n</think>\n"
+    prompt = "How do I compute the mean absolute error of my predictions in Python?"
+    code = "Use scikit-learn:\n\n```python\nfrom sklearn.metrics import mean_absolute_error\n" \
+           "mae = mean_absolute_error(y_test, predictions)\nprint(\"MAE:\", mae)"
+    o = run(rec("benign", think + code, prompt=prompt))
+    assert (o.stage, o.reason) == ("invalid_structure", "answer_ends_in_open_code_block")
+    for answer in (code + "\n```\n\nLower is better.", code.replace("```python", "~~~") + "\n~~~",
+                   code + "\n```", "Wrap code in ``` fences; then `mean_absolute_error(y_test, predictions)` gives it."):
+        assert run(rec("benign", think + answer, prompt=prompt)).stage is None, answer
+
+
 def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_guard():
     """Traces made elsewhere carry no guard cap or finish reason: a public SFT file's thinking blocks stop at about
     256 tokens ("…This way, the user gets the structure they need"), chat answers at a token limit. The last line of
