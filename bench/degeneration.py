@@ -3,8 +3,11 @@
 Ordinary text: GSM8K test solutions (worked arithmetic, the `<<...>>` calculator notes removed) from
 ../shared/data, and optionally the pinned public responses the response classifier uses (RBR gold completions,
 JailbreakBench responses, CoCoNot's GPT-4 answers, Do-Not-Answer's direct answers by six chat models: real model
-outputs, the last two longer and often in lists). Loops: each ordinary text with one of its sentences repeated 3 to
-6 times, inserted at a seeded position.
+outputs, the last two longer and often in lists; `--phtest`: eleven chat models' answers to PHTest's prompts).
+Loops: each ordinary text with one of its sentences said 3 to 6 more times, with its prompt's first sentence said 3
+to 6 more times after it (an echo), and with a block of lines written again or two blocks taking turns. Each
+count is given as the filter read text before (the text alone) and now (with its prompt, refrains removed, as it
+reads an answer).
 
 Long-form reasoning (`--long-form`, a checkout of matsuolab/llm_competition_2025_bridge_code, LONG_FORM below): a
 model's step-by-step physics derivations for PHYBench problems (about 1,500 words each, LaTeX throughout),
@@ -12,7 +15,7 @@ OlympiadBench's written solutions (complete, ordinary reasoning where formulas a
 an LLM judge's R1-style deliberations (about 300 words of English thinking each).
 
     .venv/bin/python bench/degeneration.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT] [--dna CHECKOUT]
-        [--long-form CHECKOUT]
+        [--phtest CHECKOUT] [--long-form CHECKOUT]
 """
 from __future__ import annotations
 
@@ -114,9 +117,9 @@ def main() -> None:
                                                     if r["label"] == "comply"]
         if args.phtest:
             ph = load_phtest(args.phtest)["all"]
-            for models, name in ((PHTEST_STRONG, "PHTest: Claude-2.1 / 3 / 3.5, GPT-3.5"),
-                                 (None, "PHTest: Llama-3-8B (+RR), Mistral-7B, Zephyr-7B (+R2D2)")):
-                sets[name] = [pair(r) for r in ph if (r["model"] in PHTEST_STRONG) == (models is not None)]
+            sets["PHTest: Claude-2.1 / 3 / 3.5, GPT-3.5"] = [pair(r) for r in ph if r["model"] in PHTEST_STRONG]
+            sets["PHTest: Llama-3-8B (+RR), Mistral-7B, Zephyr-7B (+R2D2)"] = [
+                pair(r) for r in ph if r["model"] not in PHTEST_STRONG]
     if args.long_form:
         sets.update({name: [(None, t) for t in texts] for name, texts in load_long_form(args.long_form).items()})
     D = DEFAULT_DEGENERATION
@@ -133,7 +136,7 @@ def main() -> None:
         echoes = [(p, echoed(t, p, rng)) for p, t in items if p]
         blocks = [(p, b) for p, t in items if (b := stanza_looped(t, rng)) is not None]
         cells = []
-        for group, want in ((items, False), (loops, True), (echoes, True), (blocks, True)):
+        for group in (items, loops, echoes, blocks):
             if not group:
                 cells.append("-")
                 continue
