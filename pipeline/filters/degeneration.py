@@ -112,8 +112,11 @@ def _dup_ngram_frac(words: list[str], n: int, asked: frozenset = frozenset(), ec
 _STANZA_BREAK = re.compile(r"\n[ \t]*\n")
 
 
-def _stanza_key(stanza: str) -> tuple[str, ...]:
-    return tuple(ln for ln in (_norm(_MARKER.sub("", x)) for x in stanza.splitlines()) if len(ln.split()) >= 3)
+def _counted_lines(text: str) -> list[str]:
+    """The lines the line check compares: without their list markers and emphasis ("1. **X**: y" and "2. **X**: y"
+    are one line written twice), lines under three words (headings, "Decision: refuse") left out. A stanza is the
+    same by these lines."""
+    return [ln for ln in (_norm(_MARKER.sub("", x)) for x in text.splitlines()) if len(ln.split()) >= 3]
 
 
 VERSE_LINE_WORDS = 14     # a sung line is short; prose, list items and code are not verse
@@ -137,7 +140,7 @@ def without_refrains(text: str, max_refrains: int) -> str:
     other, or a block written more often than a chorus is sung stay as they are, and the statistics below still
     read them."""
     stanzas = [st for st in _STANZA_BREAK.split(text) if st.strip()]
-    keys = [_stanza_key(st) for st in stanzas]
+    keys = [tuple(_counted_lines(st)) for st in stanzas]
     counts = Counter(keys)
     drop: set[int] = set()
     for key, count in counts.items():
@@ -166,17 +169,14 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     the question's own terms in every item ("the effects of climate change on crop yields") is verbose, not
     looping, and those statistics rejected such answers of chat models (PHTest; docs/benchmarks.md); a teacher
     that writes the prompt out again and again is still caught by them, and the line and sentence checks read the
-    text as before. `refrains`:
-    repeats of a refrain are removed first (without_refrains); for answers, not reasoning."""
+    text as before. `refrains`: repeats of a refrain are removed first (without_refrains); for answers, not
+    reasoning."""
     text = (text or "").strip()
     if not text:
         return None
     if refrains:
         text = without_refrains(text, limits["max_refrains"])
-    # Lines compare without their list markers and emphasis ("1. **X**: y" and "2. **X**: y" are one line
-    # written twice); lines under three words (headings, "Decision: refuse") do not count.
-    lines = [_norm(_MARKER.sub("", ln)) for ln in text.splitlines()]
-    lines = [ln for ln in lines if len(ln.split()) >= 3]
+    lines = _counted_lines(text)
     if len(lines) >= 3:
         counts = Counter(lines)
         dup_lines = sum(c - 1 for c in counts.values() if c > 1)
