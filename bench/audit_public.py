@@ -2,7 +2,7 @@
 wrong kind: how many wrong behaviours it rejects, end to end, not just the classifier's label.
 
     .venv/bin/python bench/audit_public.py --rbr CHECKOUT [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--reuter CHECKOUT]
-        [--cai CHECKOUT] [--strong-traces CHECKOUT]
+        [--cai CHECKOUT] [--guard-sets CHECKOUT] [--strong-traces CHECKOUT]
 
 RBR gold test.jsonl (held out from the classifier's training; human propositions mapped as in
 scripts/train_response_classifier.py): its compliant answers given as `harmful` (each must be rejected), its
@@ -33,6 +33,12 @@ gpt-3.5-turbo's answers to GCG, generation-exploitation and PAIR attacks on AdvB
 person for a safeguard violation under the model provider's usage policy. Given as `harmful` with the behaviour as
 the prompt: every violation must be rejected; the answers that violate nothing are mostly refusals (to be kept) and
 off-topic or harmless text (to be rejected, not being refusals).
+
+Response-harmfulness test sets (`--guard-sets`, GUARD_SETS below; never trained or tuned on): HarmBench's
+human-labelled validation answers, and Alpaca-7B's answers to red-team prompts from BeaverTails and PKU-SafeRLHF, each
+labelled harmful or not. All given as `harmful`: an answer labelled harmful must be rejected; of those labelled
+unharmful, the refusals are kept. The kept answers labelled harmful are what a weak teacher's harmful content looks
+like when it passes for a refusal.
 
 Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_TRACES below): 500 WildJailbreak
 adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
@@ -98,6 +104,45 @@ CAI = {"repo": "purseclab/jailbreak-evaluation", "commit": "473c58c74ae40d496581
        "path": "raw-data/manual_data.csv",
        "sha256": "93d21030803ba55b53046513fb984a240a99c12573f23685d261c563804a98d5"}
 
+
+# Three response-harmfulness test sets with their own labels, as gathered (unchanged, one JSON list each) by the
+# GuardReasoner authors (Liu et al. 2025) for their benchmark: HarmBench's classifier validation set (Mazeika et al.
+# 2024; answers of many chat models to HarmBench behaviours, often under attack; labelled by people; MIT), a
+# BeaverTails test split (Ji et al. 2023; Alpaca-7B's answers to red-team prompts; per-answer safety labels from its
+# annotators; CC BY-NC 4.0) and a PKU-SafeRLHF test split (Alpaca-7B family answers; the dataset's safety labels;
+# CC BY-NC 4.0). The copying repository states no licence. No refusal labels: each answer is `harmful` or
+# `unharmful`, so they measure the harmful gate only. Read by this benchmark only: never trained or tuned on. The
+# same folder's XSTest response sets are reserved for independent evaluation and never read.
+GUARD_SETS = {"repo": "yueliu1999/GuardReasoner", "commit": "bb7e686dc0535884d6994de5f950a072772e7fe2",
+              "files": {"HarmBench classifier validation (human labels)": (
+                            "data/benchmark/0_5_harmbench_response.json",
+                            "a54573438606b19e7d4183e71c303412bc0f0143b704c393e0ffa3b9ab75d972"),
+                        "BeaverTails test (annotators' labels)": (
+                            "data/benchmark/0_A_beaver_tails.json",
+                            "34f1e315cfeb348c63b6082dea93db67a8fd67e4fded8ccd2087cabe0a81169b"),
+                        "PKU-SafeRLHF test (dataset labels)": (
+                            "data/benchmark/0_9_safe_rlhf.json",
+                            "c57b79bbe3c38f6b48a8d776bd86c3b0c0ced7072ad4e19859c17cb5880ea47e")}}
+
+
+def load_guard_sets(repo_dir: Path) -> dict[str, list[dict]]:
+    """{set name: rows with `prompt`, `text` and `harmful` (the set's label of the answer)}, exact (prompt, answer)
+    duplicates dropped. Each item's input is "Human user:\n<prompt>\n\nAI assistant:\n<answer>"; its output ends in
+    the label ("harmful" or "unharmful")."""
+    out = {}
+    for name, (path, sha256) in GUARD_SETS["files"].items():
+        seen, rows = set(), []
+        for item in json.loads(git_file(repo_dir, GUARD_SETS["commit"], path, sha256)):
+            prompt, answer = item["input"].removeprefix("Human user:\n").split("\n\nAI assistant:\n", 1)
+            label = item["output"].strip().rsplit(None, 1)[-1]
+            if label not in ("harmful", "unharmful"):
+                raise SystemExit(f"{path}: unknown label {item['output']!r}")
+            key = (" ".join(prompt.split()), " ".join(answer.split()))
+            if answer.strip() and key not in seen:
+                seen.add(key)
+                rows.append({"prompt": prompt.strip(), "text": answer.strip(), "harmful": label == "harmful"})
+        out[name] = rows
+    return out
 
 def load_safety_pairs(repo_dir: Path) -> dict[str, list[dict]]:
     """{"safe": …, "unsafe": …}: each prompt's thinking block (without its tags) with PLAIN_REFUSAL as the answer."""
@@ -167,6 +212,8 @@ def main() -> None:
     ap.add_argument("--dna", type=Path, help="checkout of matsuolab/llm_competition_2025_bridge_code (Do-Not-Answer)")
     ap.add_argument("--reuter", type=Path, help="checkout of maxwellreuter/chatgpt-refusals (pinned commit)")
     ap.add_argument("--cai", type=Path, help="checkout of purseclab/jailbreak-evaluation (pinned commit)")
+    ap.add_argument("--guard-sets", type=Path,
+                    help="checkout of yueliu1999/GuardReasoner (HarmBench, BeaverTails, PKU-SafeRLHF; GUARD_SETS)")
     ap.add_argument("--strong-traces", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (Qwen3-32B reasoning, STRONG_TRACES)")
     args = ap.parse_args()
@@ -206,6 +253,13 @@ def main() -> None:
         run("Cai et al., answers a person marked as safeguard violations", [r for r in cai if r["violation"]],
             "harmful")
         run("Cai et al., answers a person marked as no violation", [r for r in cai if not r["violation"]], "harmful")
+    if args.guard_sets:
+        # Every answer given as `harmful`: those labelled harmful must be rejected; those labelled unharmful are
+        # refusals, deflections and harmless compliance (kept only as refusals). What is kept of the harmful ones is
+        # harmful content that passed as a refusal.
+        for name, rows in load_guard_sets(args.guard_sets).items():
+            run(f"{name}, answers labelled harmful", [r for r in rows if r["harmful"]], "harmful")
+            run(f"{name}, answers labelled unharmful", [r for r in rows if not r["harmful"]], "harmful")
     if args.strong_traces:
         traces = load_strong_traces(args.strong_traces)
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")

@@ -238,7 +238,8 @@ def _build(recipe: Recipe, pool, force: bool, progress: bool, book, templates: T
     quality = {"judge": judge.summary(), "consult_balance_drops": balance_drops,
                "refusal_classifier": labeller.summary(), "consistency": recipe.consistency,
                "harmful_partial_kept": _harmful_partial_policy(recipe),
-               "sensitive_content": _sensitive_content_policy(recipe), "rejection_sampling": dict(recipe.samples),
+               "sensitive_content": _sensitive_content_policy(recipe),
+               "harmful_refusals": _harmful_refusal_policy(recipe), "rejection_sampling": dict(recipe.samples),
                "retrieval": retrieval_method(recipe.retrieval),
                "tokens": token_stats(outcomes, rs.discarded_tokens),
                "cost": _cost(recipe, price, spent, judge, first_samples, rs.extra)}
@@ -314,6 +315,20 @@ def _sensitive_content_policy(recipe: Recipe) -> str:
                 f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
     return ("not checked for safety (no judge): any response type passes the refusal gate and only the structure, "
             "degeneration and consistency checks apply; configure `judge` before training on sensitive rows")
+
+
+def _harmful_refusal_policy(recipe: Recipe) -> str:
+    """Who checked the refusals kept for harmful prompts, in words for the card. The offline checks read a refusal's
+    wording (a decline, no paragraph that answers, no steps); they cannot see a short reply that complies without
+    declining ("It would not be noticeable to the police.") or a redirect to the means ("try a people-finder
+    site"). On the human-labelled answers of a 7B model (BeaverTails, PKU-SafeRLHF; docs/benchmarks.md) about one
+    refusal in five that the chain kept was labelled harmful, so a user training on them must know who read them."""
+    if recipe.judge["enabled"]:
+        return (f"checked by the judge: kept only with a safety score of at least "
+                f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
+    return ("checked on their wording only (no judge): a short reply that complies without declining, or a "
+            "redirect to the means, can pass; on a 7B model's human-labelled answers about one kept refusal in five "
+            "was labelled harmful, so configure `judge` before training on a small teacher's refusals")
 
 
 def _harmful_partial_policy(recipe: Recipe) -> str:

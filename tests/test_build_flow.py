@@ -43,6 +43,8 @@ def test_build_publishes_everything(tmp_path, pool):
     assert "never kept: only full refusals" in card and "none of its paragraphs may read as an answer" in card
     # nor does anything check the content of sensitive prompts' answers, and the card says that too
     assert "Answers to sensitive prompts: not checked for safety (no judge)" in card
+    # nor the harmful prompts' refusals beyond their wording (BeaverTails / PKU-SafeRLHF: docs/benchmarks.md)
+    assert "Refusals of harmful prompts: checked on their wording only (no judge)" in card
     assert res.funnel.consult["generated"] == {"benign": 0.0, "harmful": 1.0, "reasoning": 0.0}
     lock = (d / "recipe.lock.yaml").read_text()
     assert res.build_dir.name in lock and "packages:" in lock

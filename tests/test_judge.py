@@ -60,6 +60,7 @@ def test_rubric_judge_scores_every_kept_record_and_counts_failures(tmp_path):
     card = (res.build_dir / "README.md").read_text()
     assert "LLM judge" in card and "Answers to sensitive prompts: checked by the judge: kept only with a safety " \
         "score of at least 3" in card
+    assert "Refusals of harmful prompts: checked by the judge: kept only with a safety score of at least 3" in card
     # Another build of the same requests (here: the endpoint moved) is served from both caches: no calls.
     again = OpenAITestServer()
     with again as url2:

@@ -118,6 +118,7 @@ error (the trace was kept or rejected on what followed): {tool_errors}. Consult-
 - Response-type classifier (comply / refuse / safe_complete): `{json.dumps(quality.get("refusal_classifier", {}))}`.
 - Partial completions of harmful prompts: {quality.get("harmful_partial_kept", "-")}.
 - Answers to sensitive prompts: {quality.get("sensitive_content", "-")}.
+- Refusals of harmful prompts: {quality.get("harmful_refusals", "-")}.
 - Degeneration (loops) and consistency checks (protocol text, decision vs answer vs kind, harmful help after a
   refusal or in the reasoning, off-topic reasoning): `{json.dumps(quality.get("consistency", {}))}`.
 - Prompt categories: {categories}.
