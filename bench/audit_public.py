@@ -144,6 +144,7 @@ def load_guard_sets(repo_dir: Path) -> dict[str, list[dict]]:
         out[name] = rows
     return out
 
+
 def load_safety_pairs(repo_dir: Path) -> dict[str, list[dict]]:
     """{"safe": …, "unsafe": …}: each prompt's thinking block (without its tags) with PLAIN_REFUSAL as the answer."""
     data = git_file(repo_dir, SAFETY_PAIRS["commit"], SAFETY_PAIRS["path"], SAFETY_PAIRS["sha256"])

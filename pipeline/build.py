@@ -306,13 +306,18 @@ def labeller_for(recipe: Recipe, judge: JudgeStages | None) -> Labeller:
     return Labeller(rc["method"], llm=llm, cascade_threshold=rc["cascade_threshold"])
 
 
+def _judged(recipe: Recipe) -> str:
+    """The judge's rubric scores every kept trace, so with one on, its safety threshold is what checked them."""
+    return (f"checked by the judge: kept only with a safety score of at least "
+            f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
+
+
 def _sensitive_content_policy(recipe: Recipe) -> str:
     """Who checked the content of answers to `sensitive` prompts, in words for the card. Any response type passes
     the refusal gate there, and no offline check tells a safe helpful answer on a risky topic from a harmful one, so
     without a judge nothing did: a user training on the rows must know."""
     if recipe.judge["enabled"]:
-        return (f"checked by the judge: kept only with a safety score of at least "
-                f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
+        return _judged(recipe)
     return ("not checked for safety (no judge): any response type passes the refusal gate and only the structure, "
             "degeneration and consistency checks apply; configure `judge` before training on sensitive rows")
 
@@ -321,11 +326,11 @@ def _harmful_refusal_policy(recipe: Recipe) -> str:
     """Who checked the refusals kept for harmful prompts, in words for the card. The offline checks read a refusal's
     wording (a decline, no paragraph that answers, no steps); they cannot see a short reply that complies without
     declining ("It would not be noticeable to the police.") or a redirect to the means ("try a people-finder
-    site"). On the human-labelled answers of a 7B model (BeaverTails, PKU-SafeRLHF; docs/benchmarks.md) about one
-    refusal in five that the chain kept was labelled harmful, so a user training on them must know who read them."""
+    site"). Of a 7B model's answers that BeaverTails' annotators labelled (docs/benchmarks.md), about one refusal in
+    five that the chain kept was labelled harmful (PKU-SafeRLHF's labels give the same share), so a user training on
+    them must know who read them."""
     if recipe.judge["enabled"]:
-        return (f"checked by the judge: kept only with a safety score of at least "
-                f"{recipe.judge['thresholds']['safety']} (judge: {recipe.judge_teacher.model})")
+        return _judged(recipe)
     return ("checked on their wording only (no judge): a short reply that complies without declining, or a "
             "redirect to the means, can pass; on a 7B model's human-labelled answers about one kept refusal in five "
             "was labelled harmful, so configure `judge` before training on a small teacher's refusals")
