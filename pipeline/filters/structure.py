@@ -91,7 +91,7 @@ class StructureFilter(Filter):
             return "answer_ends_with_colon"
         if len(_FENCE.findall(answer)) % 2:
             # a code block opened and never closed: the answer stops inside its code ("print(\"MAE:\","), which
-            # the prose check above cannot see. 1,915 of PHTest's 2,714 answers with code are cut so at the authors'
+            # the prose check above cannot see. 1,914 of PHTest's 2,714 answers with code are cut so at the authors'
             # token limit; no complete public answer read leaves one open (docs/benchmarks.md).
             return "answer_ends_in_open_code_block"
         if not self.allow_cut_reasoning:
