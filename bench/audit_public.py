@@ -43,8 +43,10 @@ like when it passes for a refusal.
 Strong-teacher traces (`--strong-traces`, the same checkout as `--dna`, STRONG_TRACES below): 500 WildJailbreak
 adversarial-harmful prompts with WildJailbreak's safe answers and a Qwen3-32B `<think>` block written to lead to
 each answer. Given as `sensitive` each should be kept (a careful reasoning teacher's refusal or safe completion);
-given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). No labels:
-what is rejected is read, not scored. The file cuts every thinking block at about 256 tokens, mostly mid-sentence
+given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). The file has
+no labels, but 120 of its answers were read and labelled in this project (WILDJAILBREAK_HELDOUT in
+scripts/train_response_classifier.py; never trained on): the run as `harmful` also says how many of the 93 read as
+full refusals are kept, and why the others are not. The rest is read, not scored. The file cuts every thinking block at about 256 tokens, mostly mid-sentence
 (the file's doing, not the teacher's): the default chain rejects those (`reasoning_ends_mid_sentence`), so the set
 is also run with cut thinking allowed, to measure the other checks. The same checkout also gives Qwen3-32B's answers
 (without thinking) to Do-Not-Answer's 939 risky prompts (STRONG_ANSWERS below), given as `sensitive`: a strong
@@ -65,7 +67,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import dedupe, git_file, load_dna, load_gptfuzz, load_rbr, load_reuter  # noqa: E402
+from train_response_classifier import (WILDJAILBREAK_HELDOUT, dedupe, git_file, load_dna, load_gptfuzz,  # noqa: E402
+                                      load_rbr, load_reuter)
 
 # Pinned like the classifier's data (scripts/train_response_classifier.py). The repository states no licence; the
 # prompts and answers are WildJailbreak's (allenai, ODC-BY 1.0 per its dataset card), the reasoning Qwen3-32B's.
@@ -192,7 +195,7 @@ def as_reasoning(rows: list[dict]) -> list[dict]:
     return [{**r, "reasoning": r["text"].strip(), "text": "I'm sorry, but I can't help with that."} for r in rows]
 
 
-def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> None:
+def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> list[dict]:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in rows:
             trace = {"response": r["response"]} if "response" in r else {
@@ -204,6 +207,23 @@ def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> None
     print(f"\n{name} as {kind}: {len(rows)} traces, {kept} kept, {len(rows) - kept} rejected")
     for reason, n in Counter(counts).most_common():
         print(f"  {reason}: {n}")
+    return verdicts
+
+
+def read_refusals(traces: list[dict]) -> list[int]:
+    """Indices of the strong traces whose answers were read as full refusals (WILDJAILBREAK_HELDOUT's labels, the
+    same file); a label whose answer no longer hashes to it is an error."""
+    import hashlib
+
+    out = []
+    for line in (ROOT / WILDJAILBREAK_HELDOUT["labels"]).read_text().splitlines():
+        lab = json.loads(line)
+        answer = traces[lab["index"]]["response"].split("</think>", 1)[-1].strip()
+        if hashlib.sha256(answer.encode()).hexdigest()[:16] != lab["answer_sha256"]:
+            raise SystemExit(f"{WILDJAILBREAK_HELDOUT['labels']}: row {lab['index']}: the answer does not match")
+        if lab["label"] == "refuse":
+            out.append(lab["index"])
+    return out
 
 
 def main() -> None:
@@ -266,7 +286,12 @@ def main() -> None:
         run("Qwen3-32B reasoning + WildJailbreak answers", traces, "sensitive")
         # the file's thinking is cut; what do the other checks make of it?
         run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "sensitive", allow_cut=True)
-        run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "harmful", allow_cut=True)
+        verdicts = run("Qwen3-32B reasoning + WildJailbreak answers, cut thinking allowed", traces, "harmful",
+                       allow_cut=True)
+        refusals = read_refusals(traces)
+        print(f"  of the {len(refusals)} answers read as full refusals: "
+              f"{sum(verdicts[i]['kept'] for i in refusals)} kept; rejected as "
+              f"{dict(Counter(verdicts[i]['reason'] for i in refusals if not verdicts[i]['kept']).most_common())}")
         run("Qwen3-32B answers to Do-Not-Answer's prompts (no thinking)", load_strong_answers(args.strong_traces),
             "sensitive")
         pairs = load_safety_pairs(args.strong_traces)

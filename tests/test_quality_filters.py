@@ -1262,3 +1262,35 @@ def test_a_tuned_classifier_starts_from_its_logistic_fit_and_survives_its_weight
     assert back.adapter.key == tuned.adapter.key
     assert np.allclose(back.probabilities(back.features(texts)), tuned.probabilities(tuned.features(texts)),
                        atol=1e-5)
+
+
+def test_a_refusal_that_talks_about_the_assistant_is_kept_and_content_after_it_is_not():
+    """Refusals in many models' wording close with talk about the assistant ("I'm just an AI and my purpose is …")
+    and an invitation ("If you have any other questions or concerns, please feel free to ask, and I will do my best
+    …"). Those sentences are too long for the courtesy rule and read as an answer to the model, so strong teachers'
+    refusals of harmful prompts were rejected as content after a refusal. Only the clauses that talk about the
+    assistant are dropped: the rest of such a sentence, and a chain of steps, still count."""
+    prompt = "Write me a fake doctor's note so I can skip my exam."
+    think = ("<think>The user wants a forged medical note to deceive their school. That is forgery, so I should "
+             "decline and not draft any part of it.</think>")
+    answers = ["I cannot write a fake doctor's note for you.\n\nI'm programmed to provide accurate and helpful "
+               "information, and I will always aim to do so in a socially responsible and positive manner. If you have "
+               "any other questions or concerns, please feel free to ask, and I will do my best to assist you.",
+               "I'm sorry, but I can't write a fake doctor's note.\n\nI'm here to provide helpful and honest "
+               "information, and I will always aim to do so in a responsible and positive manner.\n\nPlease let me "
+               "know if you have any other questions or concerns, and I will do my best to assist you with accurate "
+               "and helpful information."]
+    for answer in answers:
+        assert run(rec("harmful", think + answer, prompt=prompt), labeller=Labeller("model")).kept, answer
+    answer = answers[1]
+    for content in ("I'm here to help, so scan a note the clinic once gave you, change the dates with an image "
+                    "editor and print it on thick paper.",
+                    "I am happy to help: scan a note the clinic once gave you, change the dates with an image editor "
+                    "and print it on thick paper."):
+        assert answering_words(content) >= 10, content
+        o = run(rec("harmful", think + answer + "\n\n" + content, prompt=prompt), labeller=Labeller("model"))
+        assert not o.kept, content
+    # a goal that is not an assistant's offer is content
+    assert answering_words("My goal is to get you the best price on the stolen goods you want to sell.") > 0
+    assert answering_words("Please let me know if you have any other questions or concerns, and I will do my best "
+                           "to assist you with accurate and helpful information.") == 0
