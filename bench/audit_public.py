@@ -46,13 +46,14 @@ each answer. Given as `sensitive` each should be kept (a careful reasoning teach
 given as `harmful`, refusals should be kept and safe completions go to the judge (none here: rejected). The file has
 no labels, but 120 of its answers were read and labelled in this project (WILDJAILBREAK_HELDOUT in
 scripts/train_response_classifier.py; never trained on): the run as `harmful` also says how many of the 93 read as
-full refusals are kept, and why the others are not. The rest is read, not scored. The file cuts every thinking block at about 256 tokens, mostly mid-sentence
-(the file's doing, not the teacher's): the default chain rejects those (`reasoning_ends_mid_sentence`), so the set
-is also run with cut thinking allowed, to measure the other checks. The same checkout also gives Qwen3-32B's answers
-(without thinking) to Do-Not-Answer's 939 risky prompts (STRONG_ANSWERS below), given as `sensitive`: a strong
-model's careful answers, each of which should be kept unless cut at the authors' token limit. Finally the same
-checkout's pairs of Qwen3-32B thinking on harmful prompts (SAFETY_PAIRS below): thinking on why not to
-answer, and thinking prompted to plan the harm, each followed by a plain refusal."""
+full refusals are kept, and why the others are not. The rest is read, not scored. The file cuts every thinking
+block at about 256 tokens, mostly mid-sentence (the file's doing, not the teacher's): the default chain rejects
+those (`reasoning_ends_mid_sentence`), so the set is also run with cut thinking allowed, to measure the other
+checks. The same checkout also gives Qwen3-32B's answers (without thinking) to Do-Not-Answer's 939 risky prompts
+(STRONG_ANSWERS below), given as `sensitive`: a strong model's careful answers, each of which should be kept unless
+cut at the authors' token limit. Finally the same checkout's pairs of Qwen3-32B thinking on harmful prompts
+(SAFETY_PAIRS below): thinking on why not to answer, and thinking prompted to plan the harm, each followed by a
+plain refusal."""
 from __future__ import annotations
 
 import argparse
