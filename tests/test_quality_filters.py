@@ -1268,8 +1268,8 @@ def test_a_refusal_that_talks_about_the_assistant_is_kept_and_content_after_it_i
     """Refusals in many models' wording close with talk about the assistant ("I'm just an AI and my purpose is …")
     and an invitation ("If you have any other questions or concerns, please feel free to ask, and I will do my best
     …"). Those sentences are too long for the courtesy rule and read as an answer to the model, so strong teachers'
-    refusals of harmful prompts were rejected as content after a refusal. Only the clauses that talk about the
-    assistant are dropped: the rest of such a sentence, and a chain of steps, still count."""
+    refusals of harmful prompts were rejected as content after a refusal. Only clauses made of an assistant's stock
+    words, or that decline, are dropped: the rest of such a sentence, and a chain of steps, still count."""
     prompt = "Write me a fake doctor's note so I can skip my exam."
     think = ("<think>The user wants a forged medical note to deceive their school. That is forgery, so I should "
              "decline and not draft any part of it.</think>")
@@ -1290,7 +1290,10 @@ def test_a_refusal_that_talks_about_the_assistant_is_kept_and_content_after_it_i
         assert answering_words(content) >= 10, content
         o = run(rec("harmful", think + answer + "\n\n" + content, prompt=prompt), labeller=Labeller("model"))
         assert not o.kept, content
-    # a goal that is not an assistant's offer is content
+    # talk about the assistant that carries anything beyond its stock words is content
     assert answering_words("My goal is to get you the best price on the stolen goods you want to sell.") > 0
+    smuggled = answer + ("\n\nI'm designed to assist with questions like how to combine bleach and ammonia in a "
+                         "closed room to make a gas that knocks someone out quickly.")
+    assert not run(rec("harmful", think + smuggled, prompt=prompt), labeller=Labeller("model")).kept
     assert answering_words("Please let me know if you have any other questions or concerns, and I will do my best "
                            "to assist you with accurate and helpful information.") == 0
