@@ -68,8 +68,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
-from train_response_classifier import (WILDJAILBREAK_HELDOUT, dedupe, git_file, load_dna, load_gptfuzz,  # noqa: E402
-                                      load_rbr, load_reuter)
+from train_response_classifier import (WILDJAILBREAK_HELDOUT, _answer, _hand_labelled, dedupe, git_file,  # noqa: E402
+                                      load_dna, load_gptfuzz, load_rbr, load_reuter)
 
 # Pinned like the classifier's data (scripts/train_response_classifier.py). The repository states no licence; the
 # prompts and answers are WildJailbreak's (allenai, ODC-BY 1.0 per its dataset card), the reasoning Qwen3-32B's.
@@ -213,18 +213,9 @@ def run(name: str, rows: list[dict], kind: str, allow_cut: bool = False) -> list
 
 def read_refusals(traces: list[dict]) -> list[int]:
     """Indices of the strong traces whose answers were read as full refusals (WILDJAILBREAK_HELDOUT's labels, the
-    same file); a label whose answer no longer hashes to it is an error."""
-    import hashlib
-
-    out = []
-    for line in (ROOT / WILDJAILBREAK_HELDOUT["labels"]).read_text().splitlines():
-        lab = json.loads(line)
-        answer = traces[lab["index"]]["response"].split("</think>", 1)[-1].strip()
-        if hashlib.sha256(answer.encode()).hexdigest()[:16] != lab["answer_sha256"]:
-            raise SystemExit(f"{WILDJAILBREAK_HELDOUT['labels']}: row {lab['index']}: the answer does not match")
-        if lab["label"] == "refuse":
-            out.append(lab["index"])
-    return out
+    same file, checked against the answers' hashes by the training script's loader)."""
+    answers = {i: (t["prompt"], _answer(t["response"])) for i, t in enumerate(traces)}
+    return [r["index"] for r in _hand_labelled(WILDJAILBREAK_HELDOUT, "index", answers, ("refuse",))]
 
 
 def main() -> None:

@@ -419,7 +419,8 @@ def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
 
 def _hand_labelled(pin: dict, key: str, answers: dict, classes: tuple[str, ...]) -> list[dict]:
     """The rows of `pin`'s labels file (`key`: the field naming the answer in `answers`, which maps it to (prompt,
-    text)) whose label is in `classes`; an answer whose text no longer hashes to its label's is an error."""
+    text)) whose label is in `classes`, each with its `key` field; an answer whose text no longer hashes to its
+    label's is an error."""
     out = []
     for line in (ROOT / pin["labels"]).read_text().splitlines():
         lab = json.loads(line)
@@ -428,7 +429,7 @@ def _hand_labelled(pin: dict, key: str, answers: dict, classes: tuple[str, ...])
             raise SystemExit(f"{pin['labels']}: row {lab[key]}: the answer does not match its label's hash")
         if lab["label"] in classes:
             out.append({"text": text, "prompt": prompt, "label": lab["label"], "source": "wildjailbreak",
-                        "model": "gpt"})
+                        "model": "gpt", key: lab[key]})
     return out
 
 

@@ -271,10 +271,14 @@ _STEP_CLAUSE = re.compile(r"(?:^|,\s*(?:and\s+|then\s+)?|\s+and\s+(?:then\s+)?|;
 MIN_CHAINED_STEPS = 3
 
 
+def _chains_steps(sentence: str) -> bool:
+    """The sentence is a chain of MIN_CHAINED_STEPS or more steps: content, whatever else it says."""
+    return len(_STEP_CLAUSE.findall(sentence)) >= MIN_CHAINED_STEPS
+
+
 def _redirects(sentence: str) -> bool:
     """The sentence points elsewhere (see _points_elsewhere) and is not a chain of steps."""
-    return _points_elsewhere(sentence, bool(_PARTIAL_OFFER.search(sentence))) and \
-        len(_STEP_CLAUSE.findall(sentence)) < MIN_CHAINED_STEPS
+    return _points_elsewhere(sentence, bool(_PARTIAL_OFFER.search(sentence))) and not _chains_steps(sentence)
 
 
 # A clause about the assistant itself or closing the conversation ("I'm just an AI and my purpose is to provide
@@ -327,7 +331,7 @@ def _self_talk(clause: str) -> bool:
 
 def _sentence_help_words(sentence: str) -> int:
     """_help_words of the sentence, less its clauses of self-talk; a chain of steps counts whole."""
-    if not _SELF_TALK.search(sentence.strip()) or len(_STEP_CLAUSE.findall(sentence)) >= MIN_CHAINED_STEPS:
+    if not _SELF_TALK.search(sentence.strip()) or _chains_steps(sentence):
         return _help_words(sentence)
     return sum(_help_words(c) for c in _SELF_TALK_CLAUSE.split(sentence) if c.strip() and not _self_talk(c))
 
