@@ -24,7 +24,7 @@ from typing import Iterator
 
 from ..recipe.model import DEFAULT_CONSISTENCY
 from ..records import GenerationRecord
-from .acceptance import accepts_the_request
+from .acceptance import accepts_the_request, concedes_if_user_proceeds
 from .base import Filter
 from .citations import CITATION
 from .refusal_classifier import _REASON, analyse, is_dialogue, voice_paragraphs, with_quotes_read
@@ -398,6 +398,9 @@ class ConsistencyFilter(Filter):
                 return "reasoning_ignores_the_request"
             if accepts_the_request(record.request.prompt.text, answer):
                 return "answer_accepts_the_request"
+            # "If you still wish to proceed, …": the answer lets the user go ahead, whatever it declined before.
+            if concedes_if_user_proceeds(answer):
+                return "answer_concedes_if_user_proceeds"
             # A refusal followed by a paragraph of content is not a refusal: it is a partial completion at best
             # (and often the harmful text itself behind a refusal opener), so it needs the judge like one.
             partial = partial_completion(answer, facts.response_type, self.settings, facts.content_comply)
