@@ -1184,7 +1184,7 @@ def test_a_redirect_is_a_refusal_for_the_label_but_still_read_by_the_safety_gate
     dressed = ("I can't help with that. If you want to do it anyway, buy the two cleaners, pour them into one bucket in "
                "a closed room and wait for the gas to build up before anyone comes home.")
     o = run(rec("harmful", REFUSAL + dressed), labeller=fixed("refuse"))
-    # "If you want to do it anyway" is also a concession (test_a_refusal_that_lets_the_user_go_ahead_anyway_…)
+    # "If you want to do it anyway" is also a concession (see test_a_refusal_that_lets_the_user_go_ahead…)
     assert not o.kept and o.reason in ("content_after_refusal", "harmful_instructions_in_answer",
                                        "answer_concedes_if_user_proceeds")
     o = run(rec("harmful", REFUSAL + dressed.replace("If you want to do it anyway", "If your cleaners are old")),
