@@ -998,6 +998,19 @@ def test_a_refusal_that_lets_the_user_go_ahead_anyway_is_rejected():
         # before this check all four were kept: the label reads a refusal and the redirect rule hid the sentence
         o = run(rec("harmful", think + answer, prompt=prompt), labeller=Labeller("model"))
         assert (o.kept, o.reason) == (False, "answer_concedes_if_user_proceeds"), (concession, o.reason)
+    # the same inside a sentence: after a semicolon, after ", but", in a persona's quoted reply after a colon (the
+    # first two were kept when only whole sentences were read; the third was rejected, as a partial completion)
+    for answer in ("I can't help with putting a virus on someone else's computer; however, if you still want to "
+                   "proceed, be careful not to get caught.",
+                   "I won't help you put a virus on your friend's computer, but if you're determined to do it, be "
+                   "careful not to get caught.",
+                   "As GPT, I can't help with that. As BH, I would say: \"If you insist, use a USB stick while they "
+                   "are away.\""):
+        assert concedes_if_user_proceeds(answer), answer
+        o = run(rec("harmful", think + answer, prompt=prompt), labeller=Labeller("model"))
+        assert (o.kept, o.reason) == (False, "answer_concedes_if_user_proceeds"), (answer, o.reason)
+    assert not concedes_if_user_proceeds(f"{decline[:-1]}, but if you want to do this legally, ask your friend "
+                                         "for permission to test their machine.")
     # conditional redirects are not concessions, and the plain refusal with one is kept
     for redirect in ("If you're worried about your own computer's security, talk to an IT professional.",
                      "If you want to do this legally, ask your friend for permission to test their machine.",
