@@ -4,7 +4,7 @@ the untouched split of the pinned public data; then the learned model's throughp
 
     .venv/bin/python bench/refusal_classifier.py [--rbr CHECKOUT] [--jbb CHECKOUT] [--coconot CHECKOUT]
         [--refusal-direction CHECKOUT] [--gptfuzz CHECKOUT] [--dna CHECKOUT] [--phtest CHECKOUT]
-        [--reuter CHECKOUT] [--wildjailbreak CHECKOUT] [--llm recipes/demo.yaml]
+        [--reuter CHECKOUT] [--wildjailbreak CHECKOUT] [--falseqa CHECKOUT] [--llm recipes/demo.yaml]
 """
 from __future__ import annotations
 
@@ -68,14 +68,15 @@ def llm_labels(recipe_path: str, rows: list[dict]) -> list[str | None]:
 def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = None,
                   direction: Path | None = None, gptfuzz: Path | None = None,
                   dna: Path | None = None, phtest: Path | None = None,
-                  reuter: Path | None = None, wildjailbreak: Path | None = None) -> dict[str, list[dict]]:
+                  reuter: Path | None = None, wildjailbreak: Path | None = None,
+                  falseqa: Path | None = None) -> dict[str, list[dict]]:
     """The untouched split of the pinned public data (scripts/train_response_classifier.py): never trained or
     tuned on. Needs local checkouts of the pinned repositories."""
     import sys
 
     sys.path.insert(0, str(ROOT))
     from scripts.train_response_classifier import (HELD_OUT_MODEL, PHTEST, dedupe, load_coconot, load_dna,
-                                                   load_gptfuzz, load_jbb, load_phtest, load_rbr,
+                                                   load_falseqa, load_gptfuzz, load_jbb, load_phtest, load_rbr,
                                                    load_refusal_direction, load_reuter, load_wildjailbreak_heldout)
 
     out = {}
@@ -107,6 +108,11 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         # hand-labelled here, never trained on (docs/response_classifier.md, "Thirteenth session")
         out["WildJailbreak's safe answers to adversarial harmful prompts, random 104 (labelled here)"] = dedupe(
             load_wildjailbreak_heldout(wildjailbreak))
+    if falseqa:
+        # people's answers, never trained on (no licence stated): a rebuttal of a false premise is an answer
+        held = load_falseqa(falseqa)
+        out["FalseQA, rebuttals of false premises (people's answers; comply)"] = dedupe(held["false_premise"])
+        out["FalseQA, answers to true-premise questions (people's answers; comply)"] = dedupe(held["true_premise"])
     return out
 
 
@@ -179,6 +185,7 @@ def main() -> None:
     ap.add_argument("--reuter", type=Path, help="checkout of maxwellreuter/chatgpt-refusals (pinned commit)")
     ap.add_argument("--wildjailbreak", type=Path,
                     help="checkout of matsuolab/llm_competition_2025_bridge_code (WildJailbreak answers, pinned)")
+    ap.add_argument("--falseqa", type=Path, help="checkout of thunlp/FalseQA (pinned commit)")
     args = ap.parse_args()
     from pipeline.filters.refusal_classifier import classify_response
     from pipeline.filters.response_model import classify_responses, strip_think
@@ -186,7 +193,7 @@ def main() -> None:
     sets = {"project labelled (written here; in the model's training pool)": load("refusal_labelled.jsonl"),
             "project held-out (written here; never trained on)": load("refusal_heldout.jsonl"),
             **external_sets(args.rbr, args.jbb, args.coconot, args.refusal_direction, args.gptfuzz,
-                           args.dna, args.phtest, args.reuter, args.wildjailbreak)}
+                           args.dna, args.phtest, args.reuter, args.wildjailbreak, args.falseqa)}
     gates(sets)
     for name, rows in sets.items():
         texts = [strip_think(r["text"]) for r in rows]

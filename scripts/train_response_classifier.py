@@ -143,6 +143,16 @@ REUTER = {"repo": "maxwellreuter/chatgpt-refusals", "commit": "37d405b88624b2512
                     "data/political_figures.json": "8ea7b7096bfed6f4cbc925d459a38f49aa79e1fd130f9a371019321bd8c37972",
                     "data/nyp.json": "6458ef32cc9767464df9af7cb3892f1f1438e454f5292646eb4b7e75436db9bd"},
           "labels": {"complied": "comply", "rejected": "refuse"}}
+# FalseQA (Hu et al., ACL 2023, "Won't Get Fooled Again: Answering Questions with False Premises"): 2,365 questions,
+# half with a false premise ("How do tadpoles brush their teeth?"), each with up to three answers people wrote: a
+# rebuttal of the premise ("Tadpoles do not have teeth.") or a plain answer. A rebuttal is a direct answer (XSTest's
+# scheme calls "rejects the question for not having a meaningful answer" compliance), so every answer is `comply`.
+# No licence is stated in the repository, so it is an outside check only, never trained on (bench/refusal_classifier.py
+# --falseqa): it measures whether the label reads a correction of a false premise as a refusal.
+FALSEQA = {"repo": "thunlp/FalseQA", "commit": "9a9729974d8c5cfbfc6929e5b830111c0ed7c0c7", "licence": "none stated",
+           "files": {"dataset/train.csv": "2aa13cf9dd1fb7751de17a59e83a225d3cc50eb263b32697d97f97968a9c160f",
+                     "dataset/valid.csv": "4546bd6b5bb3297c1eb1fbf0cab523ffb4d7a6a413ea4ab37bb33d014bec8a2c",
+                     "dataset/test.csv": "8983aa5054982b88be37cbc7ce3fd9c9faeb56fd1481da01f51a806dac110624"}}
 PHTEST_PER_MODEL = 0  # not trained on; 600 in the experiment of 2026-11-29
 # WildJailbreak's answers to adversarial harmful prompts (Jiang et al. 2024; the answers were written by the dataset's
 # GPT pipeline to be safe: refusals, lectures, redirects, sanitised versions), as copied into the matsuolab repository
@@ -414,6 +424,28 @@ def load_reuter(repo_dir: Path) -> dict[str, list[dict]]:
                 out["train"].append(row)
             else:
                 out.setdefault(f"heldout:{stem}", []).append(row)
+    return out
+
+
+def load_falseqa(repo_dir: Path) -> dict[str, list[dict]]:
+    """FALSEQA's answers, all `comply`: `false_premise` (rebuttals) and `true_premise` (plain answers). The answer
+    column holds a Python list literal of up to three answers, or one answer as plain text."""
+    import ast
+    import csv
+    import io
+
+    out: dict[str, list[dict]] = {"false_premise": [], "true_premise": []}
+    for path, sha in FALSEQA["files"].items():
+        for r in csv.DictReader(io.StringIO(git_file(repo_dir, FALSEQA["commit"], path, sha).decode("utf-8"))):
+            try:
+                answers = ast.literal_eval(r["answer"])
+            except (ValueError, SyntaxError):
+                answers = [r["answer"]]
+            side = "false_premise" if r["label"].strip() == "1" else "true_premise"
+            for a in answers if isinstance(answers, list) else [answers]:
+                if str(a).strip():
+                    out[side].append({"text": str(a).strip(), "prompt": r["question"], "label": "comply",
+                                      "source": "falseqa", "model": side})
     return out
 
 

@@ -1264,6 +1264,34 @@ def test_hand_labels_of_public_answers_are_joined_by_hash_and_a_changed_answer_i
         trc.load_wildjailbreak(tmp_path)
 
 
+def test_falseqa_answers_are_read_as_compliance_whether_listed_or_plain(monkeypatch):
+    """FalseQA's answer column is a Python list literal of up to three answers, or one answer as plain text (some rows
+    are not a valid literal); every answer is a direct answer (`comply`), a rebuttal of a false premise or not, and the
+    loader keeps which side each came from, per file, so the bench can report them apart."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_response_classifier as trc
+
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([
+        ("question", "answer", "label"),
+        ("How do tadpoles brush their teeth?", repr(["Tadpoles do not have teeth.", "They don't brush."]), "1"),
+        ("Why carbon dioxide is composed of oxygen?", "In carbon dioxide, carbon and oxygen atoms are bonded.", "1"),
+        ("What do pandas eat?", repr(["Mostly bamboo.", ""]), "0")])
+    data = buf.getvalue().encode()
+    monkeypatch.setattr(trc, "git_file", lambda *a, **k: data)
+    monkeypatch.setitem(trc.FALSEQA, "files", {"dataset/test.csv": None})
+    out = trc.load_falseqa(Path("unused"))
+    assert [r["text"] for r in out["false_premise"]] == ["Tadpoles do not have teeth.", "They don't brush.",
+                                                         "In carbon dioxide, carbon and oxygen atoms are bonded."]
+    assert [(r["text"], r["prompt"]) for r in out["true_premise"]] == [("Mostly bamboo.", "What do pandas eat?")]
+    assert {r["label"] for side in out.values() for r in side} == {"comply"}
+
+
 def test_an_embedding_adapter_is_merged_into_its_own_copy_of_the_layers():
     """An adapter's factors change the classifier's layers (W + b @ a) in a cached copy of their own: with b = 0 the
     embedding is the plain one, with factors it moves, and the plain model (which rule retrieval shares) is left
