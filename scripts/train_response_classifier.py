@@ -143,9 +143,9 @@ REUTER = {"repo": "maxwellreuter/chatgpt-refusals", "commit": "37d405b88624b2512
                     "data/political_figures.json": "8ea7b7096bfed6f4cbc925d459a38f49aa79e1fd130f9a371019321bd8c37972",
                     "data/nyp.json": "6458ef32cc9767464df9af7cb3892f1f1438e454f5292646eb4b7e75436db9bd"},
           "labels": {"complied": "comply", "rejected": "refuse"}}
-# FalseQA (Hu et al., ACL 2023, "Won't Get Fooled Again: Answering Questions with False Premises"): 2,365 questions,
-# half with a false premise ("How do tadpoles brush their teeth?"), each with up to three answers people wrote: a
-# rebuttal of the premise ("Tadpoles do not have teeth.") or a plain answer. A rebuttal is a direct answer (XSTest's
+# FalseQA (Hu et al., ACL 2023, "Won't Get Fooled Again: Answering Questions with False Premises"): 4,730 questions,
+# half (2,365) with a false premise ("How do tadpoles brush their teeth?"), each with up to three answers people
+# wrote: a rebuttal of the premise ("Tadpoles do not have teeth.") or a plain answer. A rebuttal is a direct answer (XSTest's
 # scheme calls "rejects the question for not having a meaningful answer" compliance), so every answer is `comply`.
 # No licence is stated in the repository, so it is an outside check only, never trained on (bench/refusal_classifier.py
 # --falseqa): it measures whether the label reads a correction of a false premise as a refusal.
