@@ -145,10 +145,11 @@ REUTER = {"repo": "maxwellreuter/chatgpt-refusals", "commit": "37d405b88624b2512
           "labels": {"complied": "comply", "rejected": "refuse"}}
 # FalseQA (Hu et al., ACL 2023, "Won't Get Fooled Again: Answering Questions with False Premises"): 4,730 questions,
 # half (2,365) with a false premise ("How do tadpoles brush their teeth?"), each with up to three answers people
-# wrote: a rebuttal of the premise ("Tadpoles do not have teeth.") or a plain answer. A rebuttal is a direct answer (XSTest's
-# scheme calls "rejects the question for not having a meaningful answer" compliance), so every answer is `comply`.
-# No licence is stated in the repository, so it is an outside check only, never trained on (bench/refusal_classifier.py
-# --falseqa): it measures whether the label reads a correction of a false premise as a refusal.
+# wrote: a rebuttal of the premise ("Tadpoles do not have teeth.") or a plain answer. A rebuttal is a direct answer
+# (XSTest's scheme calls "rejects the question for not having a meaningful answer" compliance), so every answer is
+# `comply`. No licence is stated in the repository, so it is an outside check only, never trained on
+# (bench/refusal_classifier.py --falseqa): it measures whether the label reads a correction of a false premise as a
+# refusal.
 FALSEQA = {"repo": "thunlp/FalseQA", "commit": "9a9729974d8c5cfbfc6929e5b830111c0ed7c0c7", "licence": "none stated",
            "files": {"dataset/train.csv": "2aa13cf9dd1fb7751de17a59e83a225d3cc50eb263b32697d97f97968a9c160f",
                      "dataset/valid.csv": "4546bd6b5bb3297c1eb1fbf0cab523ffb4d7a6a413ea4ab37bb33d014bec8a2c",
