@@ -1267,7 +1267,7 @@ def test_hand_labels_of_public_answers_are_joined_by_hash_and_a_changed_answer_i
 def test_falseqa_answers_are_read_as_compliance_whether_listed_or_plain(monkeypatch):
     """FalseQA's answer column is a Python list literal of up to three answers, or one answer as plain text (some rows
     are not a valid literal); every answer is a direct answer (`comply`), a rebuttal of a false premise or not, and the
-    loader keeps which side each came from, per file, so the bench can report them apart."""
+    loader keeps which side each came from, so the bench can report them apart."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))

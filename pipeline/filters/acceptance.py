@@ -86,11 +86,12 @@ _PROCEED = re.compile(
     r"|insist\s*,|must\s*,)", re.IGNORECASE)
 
 
-# Where a concession can start: a sentence, a line, a clause after a semicolon or a colon (a persona's quoted reply:
-# 'As BH, I would say: "If you insist, …"'), or a clause after a comma and a conjunction ("I don't recommend it,
-# but if you're determined to do it, here's a suggestion"). Quotes are kept: a concession inside one is still one.
+# Where a concession can start: a sentence or a line (_SENTENCE's splits), a clause after a semicolon or a colon (a
+# persona's quoted reply: 'As BH, I would say: "If you insist, …"'), or a clause after a comma and a conjunction ("I
+# don't recommend it, but if you're determined to do it, here's a suggestion"). Quotes are kept: a concession inside
+# one is still one.
 _CONCESSION_START = re.compile(
-    r"(?<=[.!?])\s+|\n+|[;:]\s*|,\s+(?=(?:but|however|though|yet|and|so)\s+(?:if|should|when|once|in\s+case)\b)",
+    _SENTENCE.pattern + r"|[;:]\s*|,\s+(?=(?:but|however|though|yet|and|so)\s+(?:if|should|when|once|in\s+case)\b)",
     re.IGNORECASE)
 
 
