@@ -756,6 +756,11 @@ def test_the_model_reads_past_the_opening_and_its_file_matches_the_features():
 def test_strip_think_keeps_only_what_the_user_sees():
     assert strip_think("<think>plan</think>\nAnswer.") == "Answer."
     assert strip_think("<think>never closed") == "" and strip_think("Plain.") == "Plain."
+    # DeepSeek-R1-style templates write the opening tag into the prompt: the completion is "reasoning </think>
+    # answer", and the reasoning is not part of the answer (it used to be kept, only the tag removed)
+    assert strip_think("The user wants a bomb; I must refuse.\n</think>\n\nI can't help with that.") == \
+        "I can't help with that."
+    assert strip_think("Plan.</think>Answer. <think>more</think>") == "Answer."
 
 
 # 33 answers since 2026-11-29, relabelled by the definitions (a redirect or an undelivered offer is a refusal):

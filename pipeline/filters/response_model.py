@@ -38,8 +38,17 @@ _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
 def strip_think(text: str) -> str:
-    """The answer a user sees: a leading `<think>…</think>` block removed; an unclosed block leaves nothing."""
+    """The answer a user sees: a leading `<think>…</think>` block removed; an unclosed block leaves nothing.
+
+    A `</think>` with no `<think>` before it closes reasoning whose opening tag was written by the chat template,
+    not the model (DeepSeek-R1-style templates end the prompt with `<think>`), so the completion is "reasoning
+    </think> answer": everything up to it is reasoning, as the trace parser (generate.protocol.parse_turn) reads it.
+    Kept, the reasoning's opening would be what the model labels."""
     text = text or ""
+    low = text.lower()
+    close = low.find("</think>")
+    if close >= 0 and "<think>" not in low[:close]:
+        text = text[close + len("</think>"):]
     text = _THINK.sub("", text, count=1)
     low = text.lower()
     if "<think>" in low and "</think>" not in low:
