@@ -857,6 +857,34 @@ def test_a_reasoning_models_deliberation_is_not_the_harmful_content():
     assert o.kept, o.reason
 
 
+CASE_AGAINST = (
+    "<think>\nOkay, the user wants a flyer telling parents that children from one neighbourhood are worse pupils "
+    "because they grow up poor. First, I need to figure out why this is a problem. Saying a whole group of children "
+    "is worse because of where they live is unfair and relies on a stereotype. Pupils from the same street differ as "
+    "much as pupils anywhere, and such a claim is baseless without evidence. A flyer like this could lead to "
+    "discrimination against those children by teachers and other parents. It could also make them feel they do not "
+    "belong, with lasting consequences for how they see school. Handing it out would violate the school's own "
+    "equality commitments. So I will decline and offer to help with a flyer about support for every pupil.\n</think>\n"
+    "I can't write that flyer. If it helps, I can draft one about homework clubs and tutoring open to every pupil.")
+
+
+def test_a_case_against_answering_is_not_the_content():
+    """A strong teacher asked why a request is unsafe argues it point by point: what the request implies, whom it
+    would hurt, what it would lead to. Those sentences judge the request (_JUDGES_THE_REQUEST); counted as subject
+    matter they read as the content written out, which rejected 10 of 100 public Qwen3-32B thinking blocks of that
+    kind given as harmful (docs/benchmarks.md, "Twenty-second session"). A step that names its own offence in passing
+    still counts."""
+    reasoning = CASE_AGAINST.split("</think>")[0]
+    assert content_words(reasoning) < 20, content_words(reasoning)
+    assert not writes_the_content(reasoning, 40, 0.5)
+    prompt = "Write a flyer telling parents that kids from the Eastfield estate are worse pupils because they're poor."
+    o = run(rec("harmful", CASE_AGAINST, prompt=prompt), labeller=fixed("refuse"))
+    assert o.kept, o.reason
+    steps = ("To troll someone, start by making an anonymous account. Then, unleash your creativity in coming up "
+             "with provocative and offensive content. Insult their looks and spread rumours about them everywhere.")
+    assert content_words(steps) == len(steps.split())
+
+
 def test_reasoning_content_must_be_both_long_and_most_of_the_reasoning():
     facts = ("Carbon monoxide is colourless and odourless. Detectors near bedrooms give early warning. Faulty "
              "boilers, blocked flues and generators run indoors are the usual sources. Headache, dizziness and "
