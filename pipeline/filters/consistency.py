@@ -193,9 +193,9 @@ _ABOUT_THE_TASK = re.compile(r"\b(?:" + _ASSISTANT_WORDS + r"|my\s+programming|h
 # which is problematic", "It could lead to serious injuries, legal issues … and violates health guidelines", "This
 # kind of thinking can lead to discrimination") is the case against answering, which a strong teacher asked why a
 # request is unsafe spells out point by point; counted as subject matter, 10 of 100 such Qwen3-32B thinking blocks
-# read as writing the content (2026-12-07). Not when the sentence is itself a step ("Then, unleash your creativity in
-# coming up with provocative and offensive content."): a jailbroken answer names its own offence in passing. Only
-# words that judge: "problem" is left out ("Mr. Anderson invites Matilda to his office to discuss some problems").
+# read as writing the content (2026-12-07; 2 now). Not when the sentence is itself a step ("Then, unleash your
+# creativity in coming up with provocative and offensive content."): a jailbroken answer names its own offence in
+# passing. Only words that judge: "problem" is left out ("… invites Matilda to his office to discuss some problems").
 _JUDGES_THE_REQUEST = re.compile(
     r"\b(?:problematic|discriminat\w*|offensive|misinformation|disinformation|stereotyp\w*|inappropriate|"
     r"irresponsible|unethical|consequences?|violat\w*|no-no|unfair\w*|bias(?:ed)?|prejudic\w*|dehumaniz\w*|"
