@@ -276,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kind", choices=KINDS,
                    help="the kind of every row that gives none")
     p.add_argument("--answers-only", action="store_true",
-                   help="rows may give an answer without reasoning (most public safety sets): judge those on the "
-                        "answer alone, skipping the checks of the reasoning (default: rejected as no_reasoning)")
+                   help="rows may give an answer without reasoning (most public safety sets), or an empty thinking "
+                        "block: judge those on the answer alone, skipping the checks of the reasoning (default: "
+                        "rejected as no_reasoning / empty_reasoning)")
     p.add_argument("--skip-bad-rows", action="store_true", help=SKIP_BAD_HELP)
     p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)

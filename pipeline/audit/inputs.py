@@ -289,9 +289,13 @@ def to_record(n: int, row: dict, source: str, answers_only: bool = False) -> Gen
 def _answer_only_turns(record: GenerationRecord, answers_only: bool) -> GenerationRecord:
     """With `answers_only`, a turn that has no thinking block and no tool call becomes an answer without reasoning
     (reasoning None, the whole text its answer) instead of a `no_reasoning` parse error; the filters then skip
-    what they read in the reasoning (FilterSettings.answers_only)."""
+    what they read in the reasoning (FilterSettings.answers_only). So does a turn whose thinking block is empty:
+    hybrid reasoning models with thinking switched off (Qwen3's `enable_thinking=False`) write "<think>\n\n</think>"
+    before every answer, and such a set has no more reasoning than one without the tags."""
     if answers_only:
         for t in record.turns:
             if (text := unthought_answer(t)) is not None:
                 t.parse_error, t.reasoning, t.answer = None, None, text
+            elif t.parse_error is None and t.tool_call is None and t.reasoning is not None and not t.reasoning.strip():
+                t.reasoning = None
     return record
