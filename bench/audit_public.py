@@ -51,9 +51,12 @@ block at about 256 tokens, mostly mid-sentence (the file's doing, not the teache
 those (`reasoning_ends_mid_sentence`), so the set is also run with cut thinking allowed, to measure the other
 checks. The same checkout also gives Qwen3-32B's answers (without thinking) to Do-Not-Answer's 939 risky prompts
 (STRONG_ANSWERS below), given as `sensitive`: a strong model's careful answers, each of which should be kept unless
-cut at the authors' token limit. Finally the same checkout's pairs of Qwen3-32B thinking on harmful prompts
+cut at the authors' token limit. Then the same checkout's pairs of Qwen3-32B thinking on harmful prompts
 (SAFETY_PAIRS below): thinking on why not to answer, and thinking prompted to plan the harm, each followed by a
-plain refusal."""
+plain refusal. Finally WildJailbreak's vanilla prompts in XSTest's categories with the dataset's GPT answers, 300 of
+them labelled in this project (WILDJAILBREAK_VANILLA in scripts/train_response_classifier.py; never trained or
+tuned on): the compliant answers given as `benign` (to be kept), the refusals and partial refusals given as
+`benign` (to be rejected: over-refusal of the benign contrast prompts an over-refusal evaluation asks)."""
 from __future__ import annotations
 
 import argparse
@@ -69,7 +72,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from pipeline.audit.run import audit_file  # noqa: E402
 from train_response_classifier import (WILDJAILBREAK_HELDOUT, _answer, _hand_labelled, dedupe, git_file,  # noqa: E402
-                                      load_dna, load_gptfuzz, load_rbr, load_reuter)
+                                      load_dna, load_gptfuzz, load_rbr, load_reuter, load_wildjailbreak_vanilla)
 
 # Pinned like the classifier's data (scripts/train_response_classifier.py). The repository states no licence; the
 # prompts and answers are WildJailbreak's (allenai, ODC-BY 1.0 per its dataset card), the reasoning Qwen3-32B's.
@@ -293,6 +296,11 @@ def main() -> None:
             "harmful", allow_cut=True)
         run("Qwen3-32B thinking that plans the harm + a plain refusal, cut thinking allowed", pairs["unsafe"],
             "sensitive", allow_cut=True)
+        vanilla = dedupe(load_wildjailbreak_vanilla(args.strong_traces))
+        run("WildJailbreak vanilla prompts, GPT's compliant answers (labelled here)",
+            [r for r in vanilla if r["label"] == "comply"], "benign")
+        run("WildJailbreak vanilla prompts, GPT's refusals and partial refusals (labelled here)",
+            [r for r in vanilla if r["label"] != "comply"], "benign")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
     sys.path.insert(0, str(ROOT))
     from scripts.train_response_classifier import (HELD_OUT_MODEL, PHTEST, dedupe, load_coconot, load_dna,
                                                    load_falseqa, load_gptfuzz, load_jbb, load_phtest, load_rbr,
-                                                   load_refusal_direction, load_reuter, load_wildjailbreak_heldout)
+                                                   load_refusal_direction, load_reuter, load_wildjailbreak_heldout,
+                                                   load_wildjailbreak_vanilla)
 
     out = {}
     if rbr:
@@ -108,6 +109,10 @@ def external_sets(rbr: Path | None, jbb: Path | None, coconot: Path | None = Non
         # hand-labelled here, never trained on (docs/response_classifier.md, "Thirteenth session")
         out["WildJailbreak's safe answers to adversarial harmful prompts, random 104 (labelled here)"] = dedupe(
             load_wildjailbreak_heldout(wildjailbreak))
+        # the benign contrast prompts in XSTest's categories, with a few harmful ones: hand-labelled here, never
+        # trained on (docs/response_classifier.md, "Twenty-third session")
+        out["WildJailbreak vanilla prompts (XSTest's categories), GPT answers, random 300 (labelled here)"] = dedupe(
+            load_wildjailbreak_vanilla(wildjailbreak))
     if falseqa:
         # people's answers, never trained on (no licence stated): a rebuttal of a false premise is an answer
         held = load_falseqa(falseqa)
@@ -123,8 +128,8 @@ def binary(rows: list[dict], predicted: list[str | None]) -> str:
 
 def gates(sets: dict[str, list[dict]]) -> None:
     """How many wrong behaviours pass the refusal filter's gates, by the label alone and with the defaults
-    (recipe.model.DEFAULT_REFUSAL_CLASSIFIER: the probability thresholds, and for benign prompts no decline
-    sentence), on the untouched sets."""
+    (recipe.model.DEFAULT_REFUSAL_CLASSIFIER: the probability thresholds, for benign prompts no decline sentence,
+    for harmful prompts a sure label where no decline sentence is found), on the untouched sets."""
     from pipeline.filters.refusal_classifier import analyse
     from pipeline.filters.response_model import score_responses, strip_think
     from pipeline.recipe.model import DEFAULT_REFUSAL_CLASSIFIER as G
@@ -137,11 +142,12 @@ def gates(sets: dict[str, list[dict]]) -> None:
         scored = [(*sc, bool(analyse(t).refusals)) for sc, t in zip(score_responses(texts), texts)]
         for gate in ("benign", "harmful"):
             def passes(sc, strict):
-                label, _, p, declines = sc
+                label, confidence, p, declines = sc
                 if gate == "benign":
                     return label == "comply" and (not strict or (p >= G["min_comply_probability"] and not (
                         G["reject_decline_sentences"] and declines)))
-                return label != "comply" and (not strict or p < G["max_harmful_comply_probability"])
+                return label != "comply" and (not strict or (p < G["max_harmful_comply_probability"] and not (
+                    confidence < G["min_unseen_refusal_confidence"] and not declines)))
             for truth in ("comply", "not comply"):
                 picked = [sc for sc, r in zip(scored, rows) if (r["label"] == "comply") == (truth == "comply")]
                 if picked:

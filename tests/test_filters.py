@@ -220,6 +220,29 @@ def test_refusal_gates_are_stricter_than_the_label_where_the_model_gives_probabi
     assert loose.kept
 
 
+def test_a_harmful_prompts_refusal_without_a_decline_needs_a_sure_model():
+    """Harmful text behind an apologetic opening ("I'm sorry to burst your bubble, but …") reads as `refuse` to the
+    learned model, with P(comply) under the harmful gate's 0.3. An answer the phrase rules find no decline in is kept
+    as a refusal only when the model is sure of it; an explicit decline passes as before, and so do labels without a
+    confidence (the phrase rules, the judge's labels in a cascade). The recipe can switch the check off."""
+    jibe = rec("harmful", "<think>\nThe user wants a mocking reply.\nDecision: refuse\n</think>\nI'm sorry to burst "
+               "your bubble, but your kind of people ruin every neighbourhood they move into. Go back where you came "
+               "from.")
+    plain = rec("harmful", OK_REFUSAL)
+    run = lambda r, t, gate=None: apply_filters(  # noqa: E731
+        [r], FilterSettings(enabled={"refusal": True}, refusal_gate=gate or {}), scored({r.id: t}))[0]
+    out = run(jibe, ("refuse", 0.68, 0.297))
+    assert (out.stage, out.reason) == ("wrong_refusal", "harmful_refusal_unconfirmed")
+    # (the consistency check still reads the jibe's content; only the refusal gate is looked at here)
+    assert run(jibe, ("refuse", 0.95, 0.04)).verdicts["refusal"] == "pass"
+    assert run(jibe, ("refuse", None, None)).verdicts["refusal"] == "pass"
+    assert run(jibe, ("refuse", 0.68, 0.297), {"min_unseen_refusal_confidence": 0}).verdicts["refusal"] == "pass"
+    assert analyse(OK_REFUSAL.split("</think>")[-1]).refusals and run(plain, ("refuse", 0.68, 0.297)).kept
+    # with the shipped model, end to end
+    out = apply_filters([jibe], FilterSettings(enabled={"refusal": True}), Labeller("model"))[0]
+    assert (out.stage, out.reason) == ("wrong_refusal", "harmful_refusal_unconfirmed")
+
+
 def test_a_benign_answer_with_a_decline_sentence_is_rejected_whatever_its_label():
     """A lecture after a decline reads as compliance to the learned model and to LLM labellers; a benign prompt is
     to be answered with no refusal at all. The recipe can switch the veto off; harmful prompts are not affected."""

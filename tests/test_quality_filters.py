@@ -93,6 +93,43 @@ def test_a_list_whose_items_share_their_phrasing_is_not_a_loop():
     assert degeneration_reason(INTERVIEW + "\n" + frame * 5, DEFAULT_DEGENERATION) == "repeated_phrase"
 
 
+ORGANISATIONS = """Here are some organisations that help people recovering from gambling problems:
+
+1. GamCare: a charity that runs a free helpline and online chat, offering support and advice to help people take \
+back control of their finances and relationships. Visit their website at gamcare.org.uk.
+
+2. Gamblers Anonymous: a fellowship of local groups where members share their experience of quitting, offering \
+support and advice to help people take back control of their lives one day at a time. Visit their website at \
+gamblersanonymous.org.
+
+3. National Council on Problem Gambling: an American nonprofit with a confidential hotline and state affiliates, \
+offering support and advice to help people take back control of their spending. Visit their website at \
+ncpgambling.org.
+
+4. GambleAware: a British body that funds treatment services and publishes research, offering support and advice \
+to help people take back control of their habits. Visit their website at begambleaware.org.
+
+5. Gam-Anon: a group for spouses, relatives and friends of compulsive gamblers, offering support and advice to help \
+people take back control of their family life. Visit their website at gam-anon.org.
+
+Reaching out to any of them is a good first step."""
+
+
+def test_a_list_that_restates_its_frame_once_per_item_is_not_a_loop_but_repeated_items_are():
+    """GPT's list answers restate a long frame in every item ("… offering support and advice to help people take
+    back control of …", "Visit their website at …"), and the phrase and repeated-n-gram checks rejected them (7 of
+    1,881 answers to WildJailbreak's benign prompts). A frame said once per item, in items that each add words of
+    their own, counts like the prompt's phrases; items that are the same item again still loop, and the recipe can
+    make frames count again."""
+    assert degeneration_reason(ORGANISATIONS, DEFAULT_DEGENERATION) is None
+    assert degeneration_reason(ORGANISATIONS, {**DEFAULT_DEGENERATION, "list_item_novel_share": 0}) == "repeated_phrase"
+    names = ["GamCare", "GamAid", "GamHelp", "GamLine", "GamCall", "GamCircle"]
+    same_item = "Here are some organisations:\n\n" + "\n\n".join(
+        f"{i}. {n}: a charity offering support and advice to help people take back control of their lives, with a "
+        f"helpline open every day of the week for {n} callers." for i, n in enumerate(names, 1))
+    assert degeneration_reason(same_item, DEFAULT_DEGENERATION) == "repeated_phrase"
+
+
 DERIVATION = r"""The ball leaves the ground with speed \(v_0\) at angle \(\theta\), so its velocity components are
 \[ v_x = v_0 \cos\theta, \qquad v_y = v_0 \sin\theta - g t. \]
 The horizontal motion has no acceleration, so \(x(t) = v_0 \cos\theta \, t\). The vertical motion is
@@ -349,7 +386,8 @@ def test_an_answer_that_stops_inside_a_code_block_is_cut():
 def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_guard():
     """Traces made elsewhere carry no guard cap or finish reason: a public SFT file's thinking blocks stop at about
     256 tokens ("…This way, the user gets the structure they need"), chat answers at a token limit. The last line of
-    prose ends in a letter or a comma: cut. A list item, a number, an emoji or a short closing line is not."""
+    prose ends in a letter or a comma: cut. A list item, a number, an emoji, an address (a link, a domain of any
+    country, an email), a post's hashtags or a short closing line is not."""
     prompt = "How do I keep a sourdough starter alive?"
     cut = ("<think>\nThe user wants to keep a starter healthy. Feeding schedule matters most, and the flour and water "
            "ratio should stay the same so that the yeast and the bacteria\n</think>\n" + PROSE)
@@ -366,6 +404,10 @@ def test_reasoning_or_an_answer_that_stops_mid_sentence_is_rejected_without_a_gu
              "safety, see the guides at https://www.kingarthurbaking.com/sourdough"),
             ("Feeding and temperature matter most for a healthy starter.", "If mould appears, the food safety "
              "advice from your national agency is at foodsafety.gov"),
+            ("The user asks where to send questions about starters.", "Questions about starters can be sent to the "
+             "bakery's help desk at help@sourdough.co.jp"),
+            ("The user wants a post announcing the starter workshop.", "Our sourdough workshop is back this Saturday, "
+             "bring a jar and take a starter home! #sourdough #baking"),
             ("A starter of 100 g needs a daily feed of about its own weight.", "About 50 g of flour and 50 g of water, "
              "so the total feed is 100")):
         o = run(rec("benign", f"<think>\n{reasoning}\n</think>\n{answer}", prompt=prompt))
@@ -404,6 +446,31 @@ def test_an_answer_that_switches_language_is_rejected_and_the_check_can_be_turne
                 "`find . -name '*.py' -mtime -1 | xargs wc -l`; the sum is $\\sum_i n_i$, see https://ex.org/x."),
             labeller=fixed("comply"))
     assert o.verdicts["language"] == "pass"
+
+
+def test_a_line_in_another_script_inside_english_text_is_rejected():
+    """Qwen-1.8B-chat closes English answers with a line of Chinese, often written again (refusal_direction's
+    completions): the whole text still reads as English, so only a line-level check sees it. In the answer or the
+    reasoning; not when the prompt quotes that script or a benign prompt names a language, and not for a name or a
+    symbol of a few letters."""
+    think = "<think>\nThe user wants teamwork activities; list five with a reason each.\n</think>\n"
+    listing = ("1. Escape rooms: the team solves puzzles together.\n2. Relay races: each runner depends on the "
+               "others.\n3. Cooking a meal: everyone takes a part of the recipe.\n4. Volunteering: the group "
+               "works toward one goal.\n5. Building a model: pieces fit only when everyone coordinates.")
+    tail = "\n不断地学习和成长，是团队合作的基础。\n不断地学习和成长，是团队合作的基础。"
+    prompt = "List five activities that involve teamwork."
+    assert run(rec("benign", think + listing, prompt=prompt), labeller=fixed("comply")).kept
+    o = run(rec("benign", think + listing + tail, prompt=prompt), labeller=fixed("comply"))
+    assert (o.stage, o.reason) == ("wrong_language", "answer_switches_language")
+    o = run(rec("benign", think.replace("each.", "each.\n不断地学习和成长，是团队合作的基础。") + listing, prompt=prompt),
+            labeller=fixed("comply"))
+    assert (o.stage, o.reason) == ("wrong_language", "reasoning_switches_language")
+    asked = prompt + " Give the Chinese name of each too."
+    assert run(rec("benign", think + listing + tail, prompt=asked), labeller=fixed("comply")).kept
+    quoted = "What does 不断地学习和成长 mean, and which teamwork activities fit it?"
+    assert run(rec("benign", think + listing + tail, prompt=quoted), labeller=fixed("comply")).kept
+    short = listing + "\nTokyo (東京) has many escape rooms; the word for team is チーム."
+    assert run(rec("benign", think + short, prompt=prompt), labeller=fixed("comply")).kept
 
 
 SPANISH = ("Buenos días a todos. Hoy quiero hablarles sobre la importancia de la lectura en la vida diaria. Leer no "
@@ -1170,8 +1237,8 @@ def test_reasoning_that_never_weighs_a_harmful_request_is_rejected():
         o = run(rec("harmful", "<think>\n" + thinking + refusal, prompt=ACCOUNT), labeller=Labeller("model"))
         assert o.kept, (thinking, o.reason)
     # a pasted refusal is an answer, not thinking about the request
-    o = run(rec("harmful", "<think>\nI'm sorry, but I can't help you with illegal hacking.\n</think>\nNo.",
-                prompt=ACCOUNT), labeller=Labeller("model"))
+    o = run(rec("harmful", "<think>\nI'm sorry, but I can't help you with illegal hacking.\n</think>\nNo, I won't "
+                "do that.", prompt=ACCOUNT), labeller=Labeller("model"))
     assert (o.stage, o.reason) == ("inconsistent", "reasoning_ignores_the_request")
 
 

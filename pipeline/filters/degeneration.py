@@ -156,6 +156,48 @@ def without_refrains(text: str, max_refrains: int) -> str:
     return "\n\n".join(st for i, st in enumerate(stanzas) if i not in drop)
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S")
+FRAME_MIN_WORDS = 5   # n-grams this long and longer can be a list's frame; also the fewest new words an item must add
+
+
+def _list_frames(masked: str, words: list[str], sizes: set[int], min_share: float) -> dict[int, frozenset]:
+    """The n-grams (n >= FRAME_MIN_WORDS) that a list repeats as its frame: every occurrence in a list item, at most
+    one per item. Only for a list of three or more items each of which says something the rest of the text does
+    not: at least FRAME_MIN_WORDS of its words, and `min_share` of them (the recipe's
+    `degeneration.list_item_novel_share`; 0 turns this off), outside every 5-gram the text repeats.
+
+    A chat model's list answer restates its own frame in every item ("GLAAD: … provides resources for challenging
+    stereotypes and promoting understanding … Visit their website at …", one organisation per item), and the
+    repeated-n-gram share read that as a loop: 7 of 1,881 GPT answers to WildJailbreak's benign prompts, all
+    ordinary lists (docs/benchmarks.md, "Twenty-third session"). A loop written as a list repeats its items, not
+    just their frame: an item that is mostly another item again ("3. Using a third-party software: … can be used to
+    tamper … / 4. Using a computer program: … can be used to tamper …") keeps every phrase counted."""
+    if min_share <= 0:
+        return {}
+    items = [_ALPHA.findall(_FORMULA.sub(" ", ln).lower()) for ln in masked.splitlines() if _LIST_ITEM.match(ln)]
+    if len(items) < 3:
+        return {}
+    n0 = FRAME_MIN_WORDS
+    counts = Counter(tuple(words[i:i + n0]) for i in range(len(words) - n0 + 1))
+    for item in items:
+        novel = [True] * len(item)
+        for i in range(len(item) - n0 + 1):
+            if counts[tuple(item[i:i + n0])] > 1:
+                novel[i:i + n0] = [False] * n0
+        if sum(novel) < max(n0, min_share * len(item)):
+            return {}
+    frames = {}
+    for n in (k for k in sizes if k >= n0):
+        total = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+        per_item = [Counter(tuple(it[i:i + n]) for i in range(len(it) - n + 1)) for it in items]
+        in_items: Counter = Counter()
+        for c in per_item:
+            in_items.update(c)
+        frames[n] = frozenset(g for g, k in in_items.items()
+                              if k > 1 and total[g] == k and all(c[g] <= 1 for c in per_item))
+    return frames
+
+
 def _prompt_ngrams(prompt: str, sizes: set[int]) -> dict[int, frozenset]:
     words = _ALPHA.findall(_FORMULA.sub(" ", _mask_math(prompt)).lower())
     return {n: frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1)) for n in sizes}
@@ -206,6 +248,9 @@ def degeneration_reason(text: str, limits: dict, prompt: str | None = None, refr
     n = PHRASE_WORDS
     sizes = {n} | {int(k) for k in limits["top_ngram_max_frac"]} | {int(k) for k in limits["dup_ngram_max_frac"]}
     asked = _prompt_ngrams(prompt, sizes) if prompt else {}
+    # a list's frame restated once per item counts like the prompt's phrases restated (_list_frames)
+    for k, frame in _list_frames(masked, words, sizes, limits.get("list_item_novel_share", 0)).items():
+        asked[k] = asked.get(k, frozenset()) | frame
     echo = limits["prompt_echo_words"]
     phrases = Counter(g for g in _repeated_grams(words, n, asked.get(n, frozenset()), echo) if g is not None)
     if len(words) >= 2 * n and phrases and phrases.most_common(1)[0][1] \

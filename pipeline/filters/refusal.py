@@ -6,7 +6,9 @@ call, and the degeneration and consistency checks still apply.
 
 With the learned classifier the gates are stricter than its label: a benign answer labelled comply with a low
 probability of comply, or a harmful one labelled refuse with a high one, is rejected as `possibly_refused` /
-`possibly_complied`. Throwing away a good trace costs less than teaching the wrong behaviour.
+`possibly_complied`. Throwing away a good trace costs less than teaching the wrong behaviour. For the same reason a
+harmful prompt's answer that the phrase rules find no decline in must be labelled `refuse` or `safe_complete` with
+high confidence (`min_unseen_refusal_confidence`), or it is rejected as `harmful_refusal_unconfirmed`.
 
 Whatever the method, a benign or reasoning answer with a first-person decline sentence that the phrase rules find
 ("I cannot provide assistance with...") is rejected as `{kind}_decline_sentence` even when labelled comply: learned
@@ -46,6 +48,15 @@ class RefusalFilter(Filter):
         p = facts.comply_probability
         if p is not None and kind == "harmful" and p >= self.gate["max_harmful_comply_probability"]:
             return "harmful_possibly_complied"
+        # A refusal nobody can point to: the phrase rules find no decline sentence and the model is not sure. Such
+        # answers are mostly not refusals at all ("I'm sorry to burst your bubble, but celebrating perversion … is a
+        # disgrace", "If you saw me in person, I would slap you back.", "No."), read as `refuse` by their opening or
+        # their brevity; the refusals among them that the model is unsure of are few (docs/benchmarks.md,
+        # "Twenty-third session").
+        if p is not None and kind == "harmful" and facts.confidence is not None and \
+                facts.confidence < self.gate["min_unseen_refusal_confidence"] and \
+                not analyse(record.final.answer or "").refusals:
+            return "harmful_refusal_unconfirmed"
         if p is not None and kind != "harmful" and p < self.gate["min_comply_probability"]:
             return f"{kind}_possibly_refused"
         if kind != "harmful" and self.gate["reject_decline_sentences"] and \

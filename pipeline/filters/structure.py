@@ -18,9 +18,13 @@ _MID_SENTENCE_START = re.compile(r"(?:to|and|or|of|that|which|whose|with|for|in|
 # tokens; chat answers cut at a token limit).
 _CUT_END = re.compile(r"[A-Za-z,;(\u2013-]\s*$")
 _LIST_OR_HEADING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+\s)")
-# a referral that ends on its address ("…or visit https://988lifeline.org", "…at samhsa.gov") is a whole sentence
-_ENDS_IN_ADDRESS = re.compile(r"(?:https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:org|com|gov|net|edu|int|io|info|co|uk|"
-                              r"ca|au|de|fr|eu)(?:/\S*)?)\s*$", re.IGNORECASE)
+# A sentence that ends on an address is whole: a referral ("…or visit https://988lifeline.org", "…at samhsa.gov"),
+# an answer that gives a contact ("The email address for queries is: webmaster@tnm.jp"), a handle or a post's
+# hashtags ("… #mentalhealthmatters"). Any two-letter (country) domain counts, besides the common longer ones; a
+# chat model's answers to public contact questions end that way (docs/benchmarks.md, "Twenty-third session").
+_ENDS_IN_ADDRESS = re.compile(r"(?:https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<!\w)[@#]\w+"
+                              r"|\b[\w-]+(?:\.[\w-]+)*\.(?:org|com|gov|net|edu|int|io|info|[a-z]{2})(?:/\S*)?)\s*$",
+                              re.IGNORECASE)
 MIN_CUT_LINE_WORDS = 8
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)   # a Markdown code fence line, opening or closing
 

@@ -96,6 +96,7 @@ class DegenerationConfig(TypedDict):
     min_words_for_ngrams: int
     max_refrains: int
     prompt_echo_words: int
+    list_item_novel_share: float
     min_mean_logprob: float | None
 
 
@@ -116,6 +117,10 @@ DEFAULT_DEGENERATION: DegenerationConfig = {
     # The prompt's own phrases restated are not repetition in the phrase count and n-gram shares, unless they come
     # in a repeated stretch longer than this many words (the prompt echoed); 0: they count like any other phrase.
     "prompt_echo_words": 12,
+    # A list's frame restated once in each item ("… can help challenge stereotypes and promote …") counts like the
+    # prompt's phrases, when each of three or more items has at least this share (and 5) of its words outside every
+    # phrase the text repeats; 0: frames count like any other phrase.
+    "list_item_novel_share": 0.25,
     # Word salad: a completion whose tokens the teacher itself found unlikely on average (mean raw log-probability
     # per token, reported by vLLM; traces without it are not checked). Loops score high here and are caught by
     # the repetition statistics above; incoherent text scores low. None turns the check off.
@@ -157,6 +162,7 @@ class RefusalClassifierConfig(TypedDict):
     min_comply_probability: float       # benign/reasoning gate: comply must be this sure (model probabilities)
     max_harmful_comply_probability: float   # harmful gate: reject from this probability of comply up
     reject_decline_sentences: bool      # benign/reasoning: a first-person decline sentence rejects, any label
+    min_unseen_refusal_confidence: float    # harmful: a refusal without a decline sentence needs this confidence
 
 
 # The gates are asymmetric on purpose: a kept over-refusal or a kept harmful compliance costs more than a good
@@ -164,7 +170,8 @@ class RefusalClassifierConfig(TypedDict):
 DEFAULT_REFUSAL_CLASSIFIER: RefusalClassifierConfig = {"method": "model", "cascade_threshold": 0.8,
                                                        "min_comply_probability": 0.6,
                                                        "max_harmful_comply_probability": 0.3,
-                                                       "reject_decline_sentences": True}
+                                                       "reject_decline_sentences": True,
+                                                       "min_unseen_refusal_confidence": 0.9}
 
 
 class ClassifyConfig(TypedDict):
