@@ -67,10 +67,10 @@ def switched_line(text: str) -> str | None:
     """The first line written in another script (at least MIN_SWITCH_LETTERS letters, most of the line's), or None.
 
     Weak teachers switch language part-way: Qwen-1.8B-chat closes English answers with a line of Chinese, often
-    written again and again ("不断地学习和实践，…"), in 275 of its 2,500 completions in refusal_direction's files, and
+    written again and again ("不断地学习和实践，…"), in 275 of its 500 completions in refusal_direction's files, and
     the whole text still reads as English to `language_of` in 240 of them; ChatGLM2 goes on in Chinese after an
     English opening. No English answer or thinking block of the public sets the benchmarks read has such a line but
-    those written on request (docs/benchmarks.md, "Language check")."""
+    those written on request (docs/benchmarks.md, "Twenty-third session")."""
     if (text or "").isascii() or other_script_letters(text) < MIN_SWITCH_LETTERS:   # most English text: done
         return None
     for line in _NOT_PROSE.sub(" ", text).splitlines():
@@ -123,13 +123,13 @@ class LanguageFilter(Filter):
         answer = record.final.answer if record.final else ""
         prompt = record.request.prompt
         lang = language_of(answer)
-        if lang is not None and lang != READ and not (prompt.kind in ASKING_KINDS and lang in asked_languages(prompt.text)):
+        asked = asked_languages(prompt.text) if prompt.kind in ASKING_KINDS else set()
+        if lang is not None and lang != READ and lang not in asked:
             return "answer_not_english"
         # A line in another script inside English text: the teacher switched language part-way. A prompt written
         # partly in another script may be quoted, and a benign prompt that names a language may get lines of it (in
         # the answer, and drafted in the reasoning).
-        if other_script_letters(prompt.text) >= MIN_SWITCH_LETTERS or (
-                prompt.kind in ASKING_KINDS and asked_languages(prompt.text)):
+        if asked or other_script_letters(prompt.text) >= MIN_SWITCH_LETTERS:
             return None
         if switched_line(reasoning):
             return "reasoning_switches_language"
