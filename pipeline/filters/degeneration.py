@@ -188,7 +188,7 @@ def _list_frames(masked: str, words: list[str], sizes: set[int], min_share: floa
             return {}
     frames = {}
     for n in (k for k in sizes if k >= n0):
-        total = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+        total = counts if n == n0 else Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
         per_item = [Counter(tuple(it[i:i + n]) for i in range(len(it) - n + 1)) for it in items]
         in_items: Counter = Counter()
         for c in per_item:

@@ -57,10 +57,15 @@ def language_of(text: str) -> str | None:
 MIN_SWITCH_LETTERS = 8     # letters of another script on one line: a sentence or a phrase, not a name or a symbol
 
 
+def _letters(prose: str) -> tuple[int, int]:
+    """(letters, letters outside the Latin script) of text already stripped of code, formulas and URLs."""
+    letters = len(_LETTER.findall(prose))
+    return letters, letters - len(_LATIN.findall(prose))
+
+
 def other_script_letters(text: str) -> int:
     """Letters outside the Latin script in `text`, code, formulas and URLs left out."""
-    prose = _NOT_PROSE.sub(" ", text or "")
-    return len(_LETTER.findall(prose)) - len(_LATIN.findall(prose))
+    return _letters(_NOT_PROSE.sub(" ", text or ""))[1]
 
 
 def switched_line(text: str) -> str | None:
@@ -71,11 +76,13 @@ def switched_line(text: str) -> str | None:
     the whole text still reads as English to `language_of` in 240 of them; ChatGLM2 goes on in Chinese after an
     English opening. No English answer or thinking block of the public sets the benchmarks read has such a line but
     those written on request (docs/benchmarks.md, "Twenty-third session")."""
-    if (text or "").isascii() or other_script_letters(text) < MIN_SWITCH_LETTERS:   # most English text: done
+    if (text or "").isascii():   # most English text: done
         return None
-    for line in _NOT_PROSE.sub(" ", text).splitlines():
-        letters = len(_LETTER.findall(line))
-        other = letters - len(_LATIN.findall(line))
+    prose = _NOT_PROSE.sub(" ", text)
+    if _letters(prose)[1] < MIN_SWITCH_LETTERS:
+        return None
+    for line in prose.splitlines():
+        letters, other = _letters(line)
         if other >= MIN_SWITCH_LETTERS and other * 2 > letters:
             return line.strip()
     return None
